@@ -1,0 +1,135 @@
+/**
+ * The few libc calls Node lacks (mount, umount2, mknod, setxattr, SOCK_SEQPACKET sockets),
+ * through koffi's prebuilt FFI. Loaded lazily: the CLI never pays for it.
+ *
+ * Every wrapper throws a Node-style error (`code` = 'EPERM', 'ENOENT'...) on failure, so
+ * callers handle them like fs errors.
+ */
+import { createRequire } from 'node:module';
+import { constants as osConstants } from 'node:os';
+
+type Fn = (...args: unknown[]) => number;
+interface Libc {
+  mount: Fn; umount2: Fn; mknod: Fn; lsetxattr: Fn; socket: Fn; connect: Fn; write: Fn; close: Fn;
+  errnoLocation: () => unknown; decodeInt: (p: unknown) => number; sockaddrUn: unknown;
+}
+let libc: Libc | undefined;
+
+function load(): Libc {
+  if (libc) return libc;
+  const require = createRequire(import.meta.url);
+  const koffi = require('koffi');
+  const lib = koffi.load('libc.so.6');
+  const sockaddrUn = koffi.struct('sockaddr_un_pier', { sun_family: 'uint16', sun_path: koffi.array('char', 108) });
+  libc = {
+    mount: lib.func('int mount(const char *src, const char *target, const char *fstype, unsigned long flags, const char *data)'),
+    umount2: lib.func('int umount2(const char *target, int flags)'),
+    mknod: lib.func('int mknod(const char *path, uint32 mode, uint64 dev)'),
+    lsetxattr: lib.func('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)'),
+    socket: lib.func('int socket(int domain, int type, int protocol)'),
+    connect: lib.func('int connect(int fd, const sockaddr_un_pier *addr, uint32 len)'),
+    write: lib.func('long write(int fd, const void *buf, size_t count)'),
+    close: lib.func('int close(int fd)'),
+    errnoLocation: lib.func('int *__errno_location()'),
+    decodeInt: (p: unknown) => koffi.decode(p, 'int') as number,
+    sockaddrUn,
+  };
+  return libc;
+}
+
+const errnoNames = new Map<number, string>(
+  Object.entries(osConstants.errno).map(([name, num]) => [num as number, name]),
+);
+
+function errno(l: Libc): number {
+  return l.decodeInt(l.errnoLocation());
+}
+
+function fail(l: Libc, syscall: string, path?: string): never {
+  const num = errno(l);
+  const code = errnoNames.get(num) ?? `E${num}`;
+  const err = new Error(`${syscall} ${path ?? ''}: ${code}`.replace(/ :/, ':')) as NodeJS.ErrnoException;
+  err.code = code;
+  err.errno = -num;
+  err.syscall = syscall;
+  if (path) err.path = path;
+  throw err;
+}
+
+export const MS_RDONLY = 0x1;
+export const MS_NOSUID = 0x2;
+export const MS_NODEV = 0x4;
+export const MS_BIND = 0x1000;
+export const MS_REC = 0x4000;
+export const MS_PRIVATE = 0x40000;
+export const MNT_DETACH = 0x2;
+
+export function mount(opts: { source: string; target: string; fstype: string; flags?: number; data?: string }): void {
+  const l = load();
+  if (l.mount(opts.source, opts.target, opts.fstype, opts.flags ?? 0, opts.data ?? null) !== 0) fail(l, 'mount', opts.target);
+}
+
+export function umount(target: string, flags = 0): void {
+  const l = load();
+  if (l.umount2(target, flags) !== 0) fail(l, 'umount2', target);
+}
+
+export function mknod(path: string, mode: number, dev: number): void {
+  const l = load();
+  if (l.mknod(path, mode, dev) !== 0) fail(l, 'mknod', path);
+}
+
+/** makedev(3) for Linux's encoding of major/minor numbers. */
+export function makedev(major: number, minor: number): number {
+  return ((major & 0xfff) << 8) | (minor & 0xff) | ((minor & 0xfff00) << 12) | (Math.floor(major / 0x1000) * 2 ** 32);
+}
+
+export function lsetxattr(path: string, name: string, value: Buffer): void {
+  const l = load();
+  if (l.lsetxattr(path, name, value, value.length, 0) !== 0) fail(l, 'lsetxattr', path);
+}
+
+const AF_UNIX = 1;
+const SOCK_SEQPACKET = 5;
+const SOCK_NONBLOCK = 0o4000;
+const SOCK_CLOEXEC = 0o2000000;
+
+/**
+ * A connected SOCK_SEQPACKET unix socket (conmon's attach socket), write-only from Node's
+ * point of view: Node cannot wrap such an fd in a net.Socket (docs/design/lifecycle.md).
+ */
+export class SeqpacketWriter {
+  private constructor(private fd: number) {}
+
+  static connect(path: string): SeqpacketWriter {
+    const l = load();
+    const fd = l.socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) fail(l, 'socket');
+    const bytes = Buffer.from(path);
+    if (bytes.length >= 108) { l.close(fd); throw Object.assign(new Error(`socket path too long: ${path}`), { code: 'ENAMETOOLONG' }); }
+    const sunPath = Array.from({ length: 108 }, (_, i) => (i < bytes.length ? bytes[i]! : 0));
+    if (l.connect(fd, { sun_family: AF_UNIX, sun_path: sunPath }, 2 + bytes.length + 1) !== 0) {
+      try { fail(l, 'connect', path); } finally { l.close(fd); }
+    }
+    return new SeqpacketWriter(fd);
+  }
+
+  /** Writes the whole buffer, waiting while the socket is full (EAGAIN). */
+  async write(data: Buffer): Promise<void> {
+    const l = load();
+    let off = 0;
+    while (off < data.length) {
+      if (this.fd < 0) throw Object.assign(new Error('socket closed'), { code: 'EPIPE' });
+      const chunk = data.subarray(off, Math.min(data.length, off + 8192));
+      const n = l.write(this.fd, chunk, chunk.length);
+      if (n >= 0) { off += n; continue; }
+      const e = errno(l);
+      if (e === osConstants.errno.EAGAIN || e === osConstants.errno.EINTR) { await new Promise((r) => setTimeout(r, 5)); continue; }
+      fail(l, 'write');
+    }
+  }
+
+  close(): void {
+    if (this.fd >= 0) { load().close(this.fd); this.fd = -1; }
+  }
+}
