@@ -10,7 +10,7 @@ import { constants as osConstants } from 'node:os';
 
 type Fn = (...args: unknown[]) => number;
 interface Libc {
-  mount: Fn; umount2: Fn; mknod: Fn; lsetxattr: Fn; socket: Fn; connect: Fn; write: Fn; close: Fn;
+  mount: Fn; umount2: Fn; mknod: Fn; lsetxattr: Fn; lgetxattr: Fn; llistxattr: Fn; socket: Fn; connect: Fn; write: Fn; close: Fn;
   errnoLocation: () => unknown; decodeInt: (p: unknown) => number; sockaddrUn: unknown;
 }
 let libc: Libc | undefined;
@@ -26,6 +26,8 @@ function load(): Libc {
     umount2: lib.func('int umount2(const char *target, int flags)'),
     mknod: lib.func('int mknod(const char *path, uint32 mode, uint64 dev)'),
     lsetxattr: lib.func('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)'),
+    lgetxattr: lib.func('long lgetxattr(const char *path, const char *name, void *value, size_t size)'),
+    llistxattr: lib.func('long llistxattr(const char *path, void *list, size_t size)'),
     socket: lib.func('int socket(int domain, int type, int protocol)'),
     connect: lib.func('int connect(int fd, const sockaddr_un_pier *addr, uint32 len)'),
     write: lib.func('long write(int fd, const void *buf, size_t count)'),
@@ -87,6 +89,43 @@ export function makedev(major: number, minor: number): number {
 export function lsetxattr(path: string, name: string, value: Buffer): void {
   const l = load();
   if (l.lsetxattr(path, name, value, value.length, 0) !== 0) fail(l, 'lsetxattr', path);
+}
+
+const XATTR_MISSING = new Set(['ENODATA', 'ENOTSUP', 'EOPNOTSUPP']);
+
+/** An extended attribute of `path` (not following symlinks); undefined when it is not set or unsupported. */
+export function lgetxattr(path: string, name: string): Buffer | undefined {
+  const l = load();
+  for (;;) {
+    const size = l.lgetxattr(path, name, null, 0);
+    if (size < 0) {
+      const code = errnoNames.get(errno(l));
+      if (code && XATTR_MISSING.has(code)) return undefined;
+      fail(l, 'lgetxattr', path);
+    }
+    const buf = Buffer.alloc(size);
+    const n = size === 0 ? 0 : l.lgetxattr(path, name, buf, size);
+    if (n >= 0) return buf.subarray(0, n);
+    if (errnoNames.get(errno(l)) !== 'ERANGE') fail(l, 'lgetxattr', path); // grew meanwhile: retry
+  }
+}
+
+/** Names of the extended attributes of `path` (not following symlinks); [] when unsupported. */
+export function llistxattr(path: string): string[] {
+  const l = load();
+  for (;;) {
+    const size = l.llistxattr(path, null, 0);
+    if (size < 0) {
+      const code = errnoNames.get(errno(l));
+      if (code && XATTR_MISSING.has(code)) return [];
+      fail(l, 'llistxattr', path);
+    }
+    if (size === 0) return [];
+    const buf = Buffer.alloc(size);
+    const n = l.llistxattr(path, buf, size);
+    if (n >= 0) return buf.toString('utf8', 0, n).split('\0').filter((s) => s !== '');
+    if (errnoNames.get(errno(l)) !== 'ERANGE') fail(l, 'llistxattr', path);
+  }
 }
 
 const AF_UNIX = 1;

@@ -1,0 +1,180 @@
+/**
+ * Directory → tar entries, for `docker export`, `docker cp` (GET archive), `docker save` and
+ * `commit` (an overlay upper dir becomes a layer: its whiteouts become `.wh.` members).
+ * Walks with lstat and never follows a symlink; files are opened with O_NOFOLLOW.
+ */
+import { constants as fsc, type Stats } from 'node:fs';
+import { lstat, open, readdir, readlink } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { errnoCode } from '../errdefs.js';
+import { lgetxattr, llistxattr } from '../sys/index.js';
+import { isAllowedXattr } from './extract-tar.js';
+import { packTar, type TarWriterEntry } from './tar-writer.js';
+
+export interface PackDirectoryOptions {
+  /**
+   * Prepended to every name (`prefix/a/b`); the directory itself is then emitted as `prefix/`,
+   * as `docker cp` does for a directory. Without it the root is not emitted (layers, export).
+   */
+  prefix?: string;
+  /** Return false to leave a path out (a directory: with everything below it). */
+  filter?(name: string, stat: Stats): boolean;
+  /** Rewrites an archive name (after the prefix), e.g. `docker cp`'s rebase. */
+  rename?(name: string, stat: Stats): string;
+  /** Turn overlayfs whiteouts into `.wh.<name>` / `.wh..wh..opq` members (commit of an upper dir). */
+  overlayWhiteouts?: boolean;
+  /** Include `user.*` and `security.capability` xattrs (default true). */
+  xattrs?: boolean;
+}
+
+const READ_CHUNK = 64 * 1024;
+
+function devNumbers(rdev: number): { devmajor: number; devminor: number } {
+  const dev = BigInt(rdev);
+  const devmajor = Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn));
+  const devminor = Number((dev & 0xffn) | ((dev >> 12n) & ~0xffn & 0xfffffn));
+  return { devmajor, devminor };
+}
+
+/** Exactly `size` bytes of a file: truncated if it grew, zero-padded if it shrank (live containers). */
+async function* fileBody(path: string, size: number): AsyncGenerator<Buffer> {
+  let fh;
+  try {
+    fh = await open(path, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+  } catch (e) {
+    if (errnoCode(e) !== 'ENOENT') throw e;
+    if (size > 0) yield Buffer.alloc(size); // removed since it was listed
+    return;
+  }
+  try {
+    let left = size;
+    while (left > 0) {
+      const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, left));
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) {
+        yield Buffer.alloc(left);
+        return;
+      }
+      left -= bytesRead;
+      yield buf.subarray(0, bytesRead);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+function readXattrs(path: string): Record<string, Buffer> {
+  const out: Record<string, Buffer> = {};
+  for (const name of llistxattr(path)) {
+    if (!isAllowedXattr(name)) continue;
+    const v = lgetxattr(path, name);
+    if (v !== undefined) out[name] = v;
+  }
+  return out;
+}
+
+async function lstatQuiet(path: string): Promise<Stats | undefined> {
+  try {
+    return await lstat(path);
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return undefined; // removed meanwhile (a running container)
+    throw e;
+  }
+}
+
+/**
+ * The entries of a directory tree, depth first in name order. Hard-linked files become
+ * 'hardlink' members pointing at the first name seen; sockets are left out. If `dir` is not
+ * a directory, the one member is named `prefix` (or the path's basename).
+ */
+export async function* walkDirectory(dir: string, opts: PackDirectoryOptions = {}): AsyncGenerator<TarWriterEntry, void, undefined> {
+  const prefix = (opts.prefix ?? '').replace(/^\/+|\/+$/g, '');
+  const withXattrs = opts.xattrs ?? true;
+  const seen = new Map<string, string>();
+
+  const entryFor = async (path: string, name: string, st: Stats): Promise<TarWriterEntry | undefined> => {
+    const base = { name, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
+    const xattrs = withXattrs && !st.isSymbolicLink() ? readXattrs(path) : {};
+    if (st.isDirectory()) return { ...base, type: 'dir', xattrs };
+    if (st.isSymbolicLink()) return { ...base, type: 'symlink', linkname: await readlink(path) };
+    if (st.isFile()) {
+      if (st.nlink > 1) {
+        const id = `${st.dev}:${st.ino}`;
+        const first = seen.get(id);
+        if (first !== undefined) return { ...base, type: 'hardlink', linkname: first };
+        seen.set(id, name);
+      }
+      return { ...base, type: 'file', size: st.size, xattrs, body: fileBody(path, st.size) };
+    }
+    if (st.isCharacterDevice() || st.isBlockDevice()) {
+      return { ...base, type: st.isCharacterDevice() ? 'char' : 'block', ...devNumbers(st.rdev), xattrs };
+    }
+    if (st.isFIFO()) return { ...base, type: 'fifo', xattrs };
+    return undefined; // sockets: tar cannot hold them
+  };
+
+  const nameOf = (rel: string, st: Stats): string => {
+    const full = prefix && rel ? `${prefix}/${rel}` : prefix || rel;
+    return opts.rename ? opts.rename(full, st) : full;
+  };
+
+  const rootStat = await lstat(dir);
+  if (!rootStat.isDirectory()) {
+    const name = nameOf('', rootStat) || basename(dir);
+    if (opts.filter && !opts.filter(name, rootStat)) return;
+    const e = await entryFor(dir, name, rootStat);
+    if (e) yield e;
+    return;
+  }
+
+  async function* walk(path: string, rel: string): AsyncGenerator<TarWriterEntry> {
+    let names: string[];
+    try {
+      names = (await readdir(path)).sort();
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') return;
+      throw e;
+    }
+    for (const n of names) {
+      const childPath = join(path, n);
+      const childRel = rel ? `${rel}/${n}` : n;
+      const st = await lstatQuiet(childPath);
+      if (!st) continue;
+      if (opts.overlayWhiteouts && st.isCharacterDevice() && st.rdev === 0) {
+        const name = nameOf(rel ? `${rel}/.wh.${n}` : `.wh.${n}`, st);
+        if (opts.filter && !opts.filter(name, st)) continue;
+        yield { name, type: 'file', mode: 0o600, uid: st.uid, gid: st.gid, mtime: st.mtime, body: Buffer.alloc(0) };
+        continue;
+      }
+      const name = nameOf(childRel, st);
+      if (opts.filter && !opts.filter(name, st)) continue;
+      const e = await entryFor(childPath, name, st);
+      if (!e) continue;
+      yield e;
+      if (st.isDirectory()) {
+        if (opts.overlayWhiteouts && lgetxattr(childPath, 'trusted.overlay.opaque')?.toString() === 'y') {
+          yield { name: `${name}/.wh..wh..opq`, type: 'file', mode: st.mode & 0o777, uid: st.uid, gid: st.gid, mtime: st.mtime, body: Buffer.alloc(0) };
+        }
+        yield* walk(childPath, childRel);
+      }
+    }
+  }
+
+  if (prefix) {
+    const name = nameOf('', rootStat);
+    if (!opts.filter || opts.filter(name, rootStat)) {
+      const e = await entryFor(dir, name, rootStat);
+      if (e) yield e;
+    } else return;
+  }
+  if (opts.overlayWhiteouts && !prefix && lgetxattr(dir, 'trusted.overlay.opaque')?.toString() === 'y') {
+    yield { name: '.wh..wh..opq', type: 'file', mode: rootStat.mode & 0o777, uid: rootStat.uid, gid: rootStat.gid, mtime: rootStat.mtime, body: Buffer.alloc(0) };
+  }
+  yield* walk(dir, '');
+}
+
+/** A tar stream of a directory tree (see walkDirectory). */
+export function packDirectory(dir: string, opts: PackDirectoryOptions = {}): Readable {
+  return packTar(walkDirectory(dir, opts));
+}
