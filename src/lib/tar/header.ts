@@ -74,7 +74,7 @@ export function parseNumeric(block: Buffer, off: number, len: number, field: str
     let value = 0;
     for (let i = 0; i < len; i++) {
       let byte = block[off + i]!;
-      if (i === 0) byte &= 0x7f;
+      if (i === 0 && !negative) byte &= 0x7f;
       if (negative) byte = ~byte & 0xff;
       value = value * 256 + byte;
       if (value > Number.MAX_SAFE_INTEGER) throw badArchive(`invalid tar header: ${field} is too large`);

@@ -196,8 +196,8 @@ export async function* readTar(source: TarSource, opts: ReadTarOptions = {}): As
       }
       sawBlock = true;
       if (isZeroBlock(block)) {
-        // end of archive: a second zero block normally follows; anything after is record padding
-        await src.read(BLOCK);
+        // end of archive: a second zero block normally follows, then record padding; some
+        // writers stop after one block. Drained, not parsed, so that upstream digests complete.
         await src.drain();
         return;
       }

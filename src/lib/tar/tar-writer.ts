@@ -175,6 +175,9 @@ export class TarWriter {
     this.stream = packTar(this.pending());
     this.stream.once('close', () => {
       if (!this.stream.readableEnded) this.closed ??= new Error('tar stream closed');
+      // the generator may never have started (nobody read): reject what it will never take
+      for (const p of this.queue) if (p !== 'end' && this.closed) p.reject(this.closed);
+      this.queue.length = 0;
       this.wakeUp();
     });
   }
