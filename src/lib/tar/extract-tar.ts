@@ -103,7 +103,7 @@ class Extractor {
       if (!st) {
         mkdirSync(p, 0o755);
         chmodSync(p, 0o755); // just made by us: not a symlink; umask must not apply
-        this.created.add(key(sub));
+        this.markCreated(sub);
         continue;
       }
       if (st.isSymbolicLink()) throw new EngineError('conflict', `cannot extract ${JSON.stringify(name)}: the target changed during extraction`);
@@ -187,7 +187,16 @@ class Extractor {
         break;
       }
     }
-    this.created.add(key(rel));
+    this.markCreated(rel);
+  }
+
+  /** Records a path and its ancestors (which must survive an opaque whiteout to hold it). */
+  private markCreated(comps: readonly string[]): void {
+    for (let i = comps.length; i > 0; i--) {
+      const k = key(comps.slice(0, i));
+      if (this.created.has(k) && i < comps.length) break;
+      this.created.add(k);
+    }
   }
 
   private hardlinkSource(entry: TarEntry): string {
@@ -289,7 +298,7 @@ class Extractor {
       if (lstatOrUndefined(path)) rmSync(path, { recursive: true, force: true });
       mknod(path, S_IFCHR, makedev(0, 0));
       this.chown(path, entry);
-      this.created.add(key([...parent, target]));
+      this.markCreated([...parent, target]);
       return;
     }
     if (opaque) this.removeLower(parentComps);
