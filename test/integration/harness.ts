@@ -503,6 +503,7 @@ export async function startPierd(opts: StartOpts = {}): Promise<Engine> {
   }
 
   const tracked = new Set<string>();
+  let importedId: string | undefined;
 
   function leaks(o: { includeDaemonState?: boolean } = {}): string[] {
     if (external) return [];
@@ -595,7 +596,7 @@ export async function startPierd(opts: StartOpts = {}): Promise<Engine> {
         problems.push(String(e));
       }
       if (external) {
-        await runDocker(host, configDir, ['rmi', '-f', `${image}:latest`]).catch(() => undefined);
+        await runDocker(host, configDir, ['rmi', '-f', importedId ?? `${image}:latest`]).catch(() => undefined);
         if (!keepTmp) rmSync(tmp, { recursive: true, force: true });
         return;
       }
@@ -626,8 +627,11 @@ export async function startPierd(opts: StartOpts = {}): Promise<Engine> {
   try {
     await launch();
     if (!opts.noImport) {
+      // external engine: drop a stale copy first so re-imports leave no dangling images
+      if (external) await engine.docker(['rmi', '-f', `${image}:latest`]);
       const r = await engine.docker(['import', rootfsTar, `${image}:latest`], { timeout: 60_000 });
       if (r.code !== 0) throw new Error(`docker import of the busybox rootfs failed (${r.code}): ${r.stderr}`);
+      importedId = r.stdout.trim();
     }
   } catch (e) {
     await signalAndWait('SIGKILL', 5000).catch(() => undefined);
