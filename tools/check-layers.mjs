@@ -14,7 +14,9 @@ const allowed = {
   api: ['lib'],
   core: ['lib', 'api'],
   adapters: ['core', 'lib', 'api'],
-  services: ['core', 'lib'],
+  // services read the wire shapes of Config/HostConfig (kept in records as the user sent them)
+  // and api's pure parsers; see docs/ARCHITECTURE.md "Decisions".
+  services: ['core', 'lib', 'api'],
   client: ['api', 'lib'],
   daemon: ['services', 'core', 'api', 'lib'],
   registry: ['services', 'core', 'api', 'lib'],

@@ -1,0 +1,2 @@
+export * from './argv.js';
+export * from './conmon-monitor.js';

@@ -1,0 +1,1 @@
+export * from './fs-content-store.js';

@@ -1,0 +1,1 @@
+export * from './runc-runtime.js';

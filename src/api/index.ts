@@ -1,0 +1,5 @@
+export * from './reference.js';
+export * from './signals.js';
+export * from './filters.js';
+export * from './version.js';
+export type * from './types.js';

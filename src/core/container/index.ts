@@ -1,0 +1,3 @@
+export * from './model.js';
+export * from './names.js';
+export * from './status-text.js';

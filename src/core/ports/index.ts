@@ -1,0 +1,99 @@
+/**
+ * The ports: what services need from the outside world, named by role. Adapters in
+ * src/adapters implement them; src/daemon/main.ts wires them together.
+ */
+import type { ContainerRecord } from '../container/index.js';
+import type { ImageRecord } from '../image/index.js';
+import type { Spec, Process } from '../oci/index.js';
+
+/** Container records on disk: one small JSON file each, written atomically. */
+export interface ContainerStore {
+  loadAll(): Promise<ContainerRecord[]>;
+  save(c: ContainerRecord): Promise<void>;
+  remove(id: string): Promise<void>;
+  /** The container's own directory under the data root (logs, hosts files). */
+  dir(id: string): string;
+}
+
+/** Image records and the tag index (`docker.io/library/busybox:latest` → image ID). */
+export interface ImageStore {
+  loadAll(): Promise<{ images: ImageRecord[]; tags: Record<string, string> }>;
+  saveImage(img: ImageRecord): Promise<void>;
+  removeImage(id: string): Promise<void>;
+  saveTags(tags: Record<string, string>): Promise<void>;
+}
+
+/** Content-addressed blobs (layers, configs, manifests), verified before they become visible. */
+export interface ContentStore {
+  /** Writes a stream; resolves with its digest and size once committed. */
+  ingest(data: AsyncIterable<Buffer>, expected?: { digest?: string; size?: number }): Promise<{ digest: string; size: number }>;
+  put(data: Buffer): Promise<string>;
+  has(digest: string): Promise<boolean>;
+  path(digest: string): string;
+  remove(digest: string): Promise<void>;
+}
+
+/**
+ * Layers and container filesystems. A committed layer is keyed by its chain ID and is
+ * read-only once visible; a container snapshot is a writable upper dir on top of a
+ * chain. Walk-through of an import: applyLayer(chain1, undefined, tar) unpacks into a
+ * temporary directory and renames it into place, so a half-unpacked layer is never seen;
+ * prepare(containerId) makes its upper and work dirs; mount(containerId, chain, target)
+ * joins them with overlayfs at start; unmount at exit; remove with the container.
+ */
+export interface Snapshotter {
+  hasLayer(chainId: string): Promise<boolean>;
+  applyLayer(chainId: string, parentChainId: string | undefined, tar: AsyncIterable<Buffer>): Promise<{ size: number }>;
+  removeLayer(chainId: string): Promise<void>;
+  prepare(key: string): Promise<void>;
+  mount(key: string, chainIds: readonly string[], target: string): Promise<void>;
+  unmount(target: string): Promise<void>;
+  remove(key: string): Promise<void>;
+  /** Reads a file from the top-most layer that has it (for /etc/passwd lookups), or undefined. */
+  readFile(chainIds: readonly string[], path: string): Promise<string | undefined>;
+}
+
+export interface RuntimeConfig { name: string; path: string; args: string[] }
+
+/** conmon's role: start the runtime for a container or exec, keep its stdio, record its exit. */
+export interface Monitor {
+  /** Runs `<runtime> create` under a new monitor; resolves with the container's pid. */
+  create(opts: { id: string; bundle: string; runtime: RuntimeConfig; logPath: string; tty: boolean; stdin: boolean; stdinOnce: boolean; name: string }): Promise<{ pid: number }>;
+  /** Runs `<runtime> exec` for one process; `started` resolves with its pid, `exited` with its exit code. */
+  exec(opts: { containerId: string; execId: string; dir: string; runtime: RuntimeConfig; process: Process; logPath: string; tty: boolean; stdin: boolean; beforeStart?: (stdin: StdinWriter | undefined) => Promise<void> }): Promise<{ pid: number; exited: Promise<number>; stdin: StdinWriter | undefined }>;
+  /** Connects to a running container's stdin. */
+  openStdin(cuuid: string): StdinWriter;
+  resize(bundleOrDir: string, height: number, width: number): Promise<void>;
+  /** Exit code written by the monitor, undefined while the container runs. */
+  readExit(id: string): Promise<number | undefined>;
+  clearExit(id: string): Promise<void>;
+  /** Calls back once per exit file that appears. */
+  watchExits(cb: (id: string, code: number) => void): void;
+  /** Whether the monitor process for a container is still alive. */
+  isAlive(id: string, bundle: string): Promise<boolean>;
+}
+
+export interface StdinWriter {
+  write(data: Buffer): Promise<void>;
+  close(): void;
+}
+
+/** The OCI runtime CLI (runc, crun, runsc). */
+export interface OciRuntime {
+  start(rt: RuntimeConfig, id: string): Promise<void>;
+  kill(rt: RuntimeConfig, id: string, signal: number, all?: boolean): Promise<void>;
+  pause(rt: RuntimeConfig, id: string): Promise<void>;
+  resume(rt: RuntimeConfig, id: string): Promise<void>;
+  delete(rt: RuntimeConfig, id: string): Promise<void>;
+  pids(rt: RuntimeConfig, id: string): Promise<number[]>;
+  writeBundle(bundle: string, spec: Spec): Promise<void>;
+}
+
+/** Reads conmon's k8s-file logs: from an offset, following, and from the end. */
+export interface LogReader {
+  size(path: string): Promise<number>;
+  /** Streams raw lines from `offset`; with `follow`, keeps going until `until()` says stop and the file is drained. */
+  lines(path: string, opts: { offset?: number; follow?: () => boolean; signal?: AbortSignal }): AsyncIterable<Buffer>;
+  /** The last `n` lines. */
+  tail(path: string, n: number): Promise<{ lines: Buffer[]; end: number }>;
+}

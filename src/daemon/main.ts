@@ -1,0 +1,213 @@
+/**
+ * pierd's composition root: parses flags, takes the one-daemon-per-root lock, wires the
+ * adapters into the services, restores containers, and listens. The only daemon file that
+ * imports adapters.
+ */
+import { chmodSync, chownSync, closeSync, existsSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import { ConmonMonitor } from '../adapters/conmon/index.js';
+import { FsContentStore } from '../adapters/content-fs/index.js';
+import { FileLogReader } from '../adapters/logfile/index.js';
+import { JsonContainerStore, JsonImageStore } from '../adapters/metadata-json/index.js';
+import { OverlaySnapshotter } from '../adapters/overlay/index.js';
+import { RuncRuntime } from '../adapters/runc/index.js';
+import { ENGINE_VERSION } from '../api/index.js';
+import type { RuntimeConfig } from '../core/ports/index.js';
+import { errnoCode } from '../lib/errdefs.js';
+import { extractTar, maybeDecompress, readTar } from '../lib/tar/index.js';
+import { ContainerService, EventBus, ExecService, ImageService } from '../services/index.js';
+import { parseDaemonFlags, USAGE } from './flags.js';
+import { Router } from './http/index.js';
+import { createApiServer, type Logger } from './http/index.js';
+import { containerRoutes, execRoutes, imageRoutes, systemRoutes } from './routes/index.js';
+
+const levels = { debug: 0, info: 1, warn: 2, error: 3 } as const;
+
+interface DaemonConfigFile {
+  runtimes?: Record<string, { path: string; runtimeArgs?: string[] }>;
+  'default-runtime'?: string;
+  'log-level'?: string;
+}
+
+function findBinary(name: string): string {
+  for (const dir of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').concat(['/usr/sbin', '/usr/bin', '/usr/local/bin', '/usr/libexec/podman'])) {
+    const p = join(dir, name);
+    if (existsSync(p)) return p;
+  }
+  return name;
+}
+
+/** One pierd per data root: an exclusive lock file holding our pid. */
+function takeLock(path: string): void {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, 'wx', 0o600);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return;
+    } catch (e) {
+      if (errnoCode(e) !== 'EEXIST') throw e;
+      const pid = Number(readFileSync(path, 'utf8').trim());
+      let alive = false;
+      if (pid > 0 && pid !== process.pid) {
+        try { process.kill(pid, 0); alive = readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('pierd'); } catch { alive = false; }
+      }
+      if (alive) {
+        throw new Error(`pierd is already running with data root ${path.replace(/\/pierd\.lock$/, '')} (pid ${pid}); only one pierd may use a root`);
+      }
+      unlinkSync(path);
+    }
+  }
+  throw new Error(`could not take the lock ${path}`);
+}
+
+async function main(): Promise<void> {
+  const flags = parseDaemonFlags(process.argv.slice(2));
+  if (flags.help) { process.stdout.write(USAGE); return; }
+  if (flags.version) { process.stdout.write(`pierd version ${ENGINE_VERSION}\n`); return; }
+  let fileConfig: DaemonConfigFile = {};
+  try {
+    fileConfig = JSON.parse(await readFile(flags.configFile, 'utf8')) as DaemonConfigFile;
+  } catch (e) {
+    if (errnoCode(e) !== 'ENOENT') throw new Error(`unable to configure the pier daemon with file ${flags.configFile}: ${(e as Error).message}`);
+  }
+  const minLevel = levels[(fileConfig['log-level'] as keyof typeof levels) ?? flags.logLevel] ?? levels[flags.logLevel];
+  const log: Logger = (level, msg) => {
+    if (levels[level] >= minLevel) process.stderr.write(`${new Date().toISOString()} ${level.toUpperCase()} ${msg}\n`);
+  };
+
+  if (process.getuid?.() !== 0) throw new Error('pierd needs to be started with root privileges');
+  await mkdir(flags.root, { recursive: true, mode: 0o711 });
+  await mkdir(flags.execRoot, { recursive: true, mode: 0o711 });
+  const lockPath = join(flags.root, 'pierd.lock');
+  takeLock(lockPath);
+  const pidfile = flags.pidfile ?? join(flags.execRoot, 'pierd.pid');
+  await writeFile(pidfile, String(process.pid));
+
+  const runtimes = new Map<string, RuntimeConfig>();
+  const runcRoot = join(flags.execRoot, 'runtime');
+  const addRuntime = (name: string, path: string, args: string[] = []): void => {
+    runtimes.set(name, { name, path, args: ['--root', join(runcRoot, name), ...args] });
+  };
+  addRuntime('runc', findBinary('runc'));
+  if (existsSync(findBinary('crun'))) addRuntime('crun', findBinary('crun'));
+  if (existsSync(findBinary('runsc'))) addRuntime('runsc', findBinary('runsc'));
+  for (const [name, rt] of Object.entries(fileConfig.runtimes ?? {})) addRuntime(name, rt.path, rt.runtimeArgs ?? []);
+  const defaultRuntime = flags.defaultRuntime ?? fileConfig['default-runtime'] ?? 'runc';
+  if (!runtimes.has(defaultRuntime)) throw new Error(`default runtime ${defaultRuntime} is not configured`);
+
+  const events = new EventBus();
+  const content = await FsContentStore.open(join(flags.root, 'content'));
+  const snapshotter = new OverlaySnapshotter(join(flags.root, 'snapshots'), async (tar, dir) => {
+    const stats = await extractTar(readTar(tar), dir, { whiteouts: 'overlay' });
+    return { size: stats.bytes };
+  });
+  await snapshotter.init();
+  const monitor = new ConmonMonitor({
+    conmonPath: findBinary('conmon'),
+    exitDir: join(flags.execRoot, 'exits'),
+    socketDir: join(flags.execRoot, 's'),
+    logLevel: flags.logLevel === 'debug' ? 'debug' : 'error',
+  });
+  await monitor.init();
+  const images = new ImageService({
+    store: new JsonImageStore(join(flags.root, 'images')),
+    content, snapshotter, events,
+    decompress: (src) => maybeDecompress(src),
+    readBlob: (digest) => createReadStream(content.path(digest)) as AsyncIterable<Buffer>,
+  });
+  await images.load();
+  const containerStore = new JsonContainerStore(join(flags.root, 'containers'));
+  let resolvConf = '';
+  try { resolvConf = await readFile('/etc/resolv.conf', 'utf8'); } catch { /* none */ }
+  const logs = new FileLogReader();
+  const containers = new ContainerService({
+    store: containerStore, snapshotter, monitor, runtime: new RuncRuntime(), logs, images, events,
+    runtimes, defaultRuntime, bundleRoot: join(flags.execRoot, 'c'), resolvConf, log,
+  });
+  await mkdir(join(flags.execRoot, 'c'), { recursive: true, mode: 0o700 });
+  await containers.restore();
+  const execs = new ExecService({ containers, monitor, logs, events, execRoot: join(flags.execRoot, 'x') });
+
+  let engineId = '';
+  try { engineId = (await readFile(join(flags.root, 'engine-id'), 'utf8')).trim(); } catch { /* new */ }
+  if (!engineId) { engineId = randomBytes(16).toString('hex'); await writeFile(join(flags.root, 'engine-id'), engineId); }
+  let osName = 'Linux';
+  try { osName = /PRETTY_NAME="?([^"\n]*)"?/.exec(await readFile('/etc/os-release', 'utf8'))?.[1] ?? osName; } catch { /* keep */ }
+
+  const router = new Router();
+  systemRoutes(router, {
+    containers, images, events, root: flags.root, id: engineId, driver: 'overlay2',
+    runtimes: Object.fromEntries([...runtimes].map(([n, r]) => [n, { path: r.path, ...(r.args.length > 2 ? { runtimeArgs: r.args.slice(2) } : {}) }])),
+    defaultRuntime, osName, startedAt: Date.now(),
+  });
+  containerRoutes(router, {
+    containers, images, driver: 'overlay2', upperDir: (id) => snapshotter.upperDir(id), containerDir: (id) => containerStore.dir(id),
+  });
+  execRoutes(router, execs);
+  imageRoutes(router, { images, driver: 'overlay2', layerDirs: (chain) => chain.map((c) => join(flags.root, 'snapshots', 'layers', c.replace('sha256:', ''), 'fs')) });
+
+  const servers: Server[] = [];
+  for (const host of flags.hosts) {
+    const server = createApiServer(router, log);
+    await listen(server, host);
+    servers.push(server);
+    log('info', `API listen on ${host}`);
+  }
+
+  const shutdown = (sig: string): void => {
+    log('info', `received ${sig}, shutting down; containers keep running`);
+    for (const s of servers) s.close();
+    monitor.close();
+    void rm(pidfile, { force: true }).finally(() => {
+      try { unlinkSync(lockPath); } catch { /* gone */ }
+      process.exit(0);
+    });
+    setTimeout(() => process.exit(0), 2000).unref();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('uncaughtException', (e) => log('error', `uncaught: ${e.stack ?? e.message}`));
+  process.on('unhandledRejection', (e) => log('error', `unhandled rejection: ${(e as Error)?.stack ?? String(e)}`));
+}
+
+/** unix sockets are created root-owned 0660 (group `pier` if it exists), never world-accessible. */
+async function listen(server: Server, host: string): Promise<void> {
+  if (host.startsWith('unix://')) {
+    const path = host.slice(7);
+    await mkdir(join(path, '..'), { recursive: true, mode: 0o711 });
+    await rm(path, { force: true });
+    const old = process.umask(0o117); // the socket is born 0660
+    try {
+      await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(path, () => resolve()); });
+    } finally {
+      process.umask(old);
+    }
+    chmodSync(path, 0o660);
+    const gid = pierGroupId();
+    if (gid !== undefined) chownSync(path, 0, gid);
+    return;
+  }
+  const m = /^tcp:\/\/([^:]+):([0-9]+)$/.exec(host);
+  if (!m) throw new Error(`invalid host: ${host}`);
+  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(Number(m[2]), m[1], () => resolve()); });
+}
+
+function pierGroupId(): number | undefined {
+  try {
+    for (const line of readFileSync('/etc/group', 'utf8').split('\n')) {
+      const f = line.split(':');
+      if (f[0] === 'pier') return Number(f[2]);
+    }
+  } catch { /* none */ }
+  return undefined;
+}
+
+main().catch((e: Error) => {
+  process.stderr.write(`pierd: ${e.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,221 @@
+/**
+ * Images: lookup by ID, prefix or reference; import of rootfs tarballs; tags; removal.
+ * Layers live in the content store (uncompressed tar, digest = diff ID) and are unpacked
+ * once into the snapshotter, keyed by chain ID.
+ */
+import {
+  type Reference, parseReference, withDefaultTag, canonicalString, familiarString, familiarName, isFullHexId,
+  type ImageConfigFile, type ContainerConfigWire,
+} from '../api/index.js';
+import { type ImageRecord, chainIds, sha256, applyChanges } from '../core/image/index.js';
+import type { ContentStore, ImageStore, Snapshotter } from '../core/ports/index.js';
+import { conflict, invalidArgument, notFound } from '../lib/errdefs.js';
+import type { EventBus } from './events.js';
+
+export interface ImageServiceDeps {
+  store: ImageStore;
+  content: ContentStore;
+  snapshotter: Snapshotter;
+  events: EventBus;
+  /** Turns a possibly compressed stream into the plain tar bytes. */
+  decompress: (src: AsyncIterable<Buffer>) => AsyncIterable<Buffer>;
+  /** Reads a committed blob back. */
+  readBlob: (digest: string) => AsyncIterable<Buffer>;
+}
+
+export interface ResolvedImage { image: ImageRecord; chain: string[] }
+
+export type DeleteResult = Array<{ Untagged?: string; Deleted?: string }>;
+
+export class ImageService {
+  private images = new Map<string, ImageRecord>();
+  /** canonical `domain/path:tag` → image ID */
+  private tags: Record<string, string> = {};
+  /** Answers how many containers use an image (set by the container service). */
+  containersUsing: (imageId: string) => { running: number; total: number } = () => ({ running: 0, total: 0 });
+
+  constructor(private readonly d: ImageServiceDeps) {}
+
+  async load(): Promise<void> {
+    const { images, tags } = await this.d.store.loadAll();
+    for (const i of images) this.images.set(i.id, i);
+    this.tags = Object.fromEntries(Object.entries(tags).filter(([, id]) => this.images.has(id)));
+  }
+
+  list(): ImageRecord[] {
+    return [...this.images.values()];
+  }
+
+  tagsOf(id: string): string[] {
+    return Object.entries(this.tags).filter(([, v]) => v === id).map(([k]) => familiarString(parseReference(k))).sort();
+  }
+
+  chainOf(img: ImageRecord): string[] {
+    return chainIds(img.config.rootfs.diff_ids);
+  }
+
+  /** Finds an image by `sha256:<id>`, ID prefix, `name[:tag]` or `name@digest`; throws not-found. */
+  resolve(input: string): ResolvedImage {
+    const img = this.find(input);
+    if (!img) {
+      let shown = input;
+      try { shown = familiarString(withDefaultTag(parseReference(input))); } catch { /* keep input */ }
+      throw notFound(`No such image: ${shown}`);
+    }
+    return { image: img, chain: this.chainOf(img) };
+  }
+
+  find(input: string): ImageRecord | undefined {
+    if (input.startsWith('sha256:')) {
+      const hex = input.slice(7);
+      return this.byPrefix(hex);
+    }
+    if (/^[a-f0-9]{6,64}$/.test(input)) {
+      const byId = this.byPrefix(input);
+      if (byId) return byId;
+      if (isFullHexId(input)) return undefined;
+    }
+    let ref: Reference;
+    try { ref = withDefaultTag(parseReference(input)); } catch { return undefined; }
+    if (ref.digest) {
+      const repo = `${familiarName(ref)}@${ref.digest}`;
+      return [...this.images.values()].find((i) => i.repoDigests.includes(repo));
+    }
+    const id = this.tags[canonicalString(ref)];
+    return id ? this.images.get(id) : undefined;
+  }
+
+  private byPrefix(hex: string): ImageRecord | undefined {
+    if (!/^[a-f0-9]+$/.test(hex)) return undefined;
+    const full = this.images.get(`sha256:${hex}`);
+    if (full) return full;
+    const matches = [...this.images.values()].filter((i) => i.id.slice(7).startsWith(hex));
+    return matches.length === 1 ? matches[0] : undefined;
+  }
+
+  /** Parses `repo` + `tag` the way the tag and import endpoints receive them. */
+  static parseRepoTag(repo: string, tag: string | undefined): Reference {
+    let ref = parseReference(repo);
+    if (tag) {
+      if (ref.tag !== undefined || ref.digest !== undefined) throw invalidArgument('invalid reference format');
+      ref = parseReference(`${repo}:${tag}`);
+    }
+    if (ref.digest) throw invalidArgument('refusing to create a tag with a digest reference');
+    return withDefaultTag(ref);
+  }
+
+  async tag(source: string, target: Reference): Promise<void> {
+    const { image } = this.resolve(source);
+    this.tags[canonicalString(target)] = image.id;
+    await this.d.store.saveTags(this.tags);
+    this.d.events.publish({ type: 'image', action: 'tag', actorId: image.id, attributes: { name: familiarString(target) } });
+  }
+
+  /** POST /images/create?fromSrc=-: one layer from a rootfs tarball. */
+  async importTarball(opts: { tar: AsyncIterable<Buffer>; ref?: Reference; message?: string; changes?: string[]; source?: string }): Promise<string> {
+    const baseConfig: ContainerConfigWire = applyChanges({}, opts.changes ?? []);
+    const { digest: diffId, size: tarSize } = await this.d.content.ingest(this.d.decompress(opts.tar));
+    const chainId = diffId;
+    let size = tarSize;
+    if (!(await this.d.snapshotter.hasLayer(chainId))) {
+      size = (await this.d.snapshotter.applyLayer(chainId, undefined, this.d.readBlob(diffId))).size;
+    }
+    const created = new Date().toISOString();
+    const config: ImageConfigFile = {
+      architecture: hostArch(),
+      os: 'linux',
+      created,
+      config: baseConfig,
+      rootfs: { type: 'layers', diff_ids: [diffId] },
+      history: [{ created, comment: opts.message || `Imported from ${opts.source ?? '-'}` }],
+    };
+    if (opts.message) config.comment = opts.message;
+    const bytes = Buffer.from(JSON.stringify(config));
+    const id = await this.d.content.put(bytes);
+    const img: ImageRecord = { id, config, size, parent: '', repoDigests: [] };
+    if (sha256(bytes) !== id) throw new Error('content store digest mismatch');
+    await this.d.store.saveImage(img);
+    this.images.set(id, img);
+    if (opts.ref) {
+      this.tags[canonicalString(opts.ref)] = id;
+      await this.d.store.saveTags(this.tags);
+    }
+    this.d.events.publish({ type: 'image', action: 'import', actorId: id, attributes: { name: id } });
+    return id;
+  }
+
+  /** DELETE /images/{name}: untag, or delete when the last reference goes (docker rmi). */
+  async remove(input: string, opts: { force: boolean; noprune: boolean }): Promise<DeleteResult> {
+    const img = this.find(input);
+    if (!img) {
+      let shown = input;
+      try { shown = familiarString(withDefaultTag(parseReference(input))); } catch { /* keep */ }
+      throw notFound(`No such image: ${shown}`);
+    }
+    const out: DeleteResult = [];
+    const myTags = Object.entries(this.tags).filter(([, v]) => v === img.id).map(([k]) => k);
+    const byId = input.startsWith('sha256:') || (/^[a-f0-9]{6,64}$/.test(input) && img.id.slice(7).startsWith(input) && !this.tags[canonicalString(withDefaultTag(parseReference(input)))]);
+    const usage = this.containersUsing(img.id);
+    if (!byId && myTags.length > 1) {
+      // Removing one of several names only untags.
+      const ref = withDefaultTag(parseReference(input));
+      delete this.tags[canonicalString(ref)];
+      await this.d.store.saveTags(this.tags);
+      out.push({ Untagged: familiarString(ref) });
+      this.d.events.publish({ type: 'image', action: 'untag', actorId: img.id, attributes: { name: familiarString(ref) } });
+      return out;
+    }
+    if (byId && myTags.length > 1 && !opts.force) {
+      throw conflict(`conflict: unable to delete ${img.id.slice(7, 19)} (must be forced) - image is referenced in multiple repositories`);
+    }
+    if (usage.total > 0 && !opts.force) {
+      throw conflict(`conflict: unable to delete ${byId ? img.id.slice(7, 19) : input} (must be forced) - image is being used by stopped container`);
+    }
+    if (usage.running > 0) {
+      throw conflict(`conflict: unable to delete ${img.id.slice(7, 19)} (cannot be forced) - image is being used by running container`);
+    }
+    if (this.list().some((i) => i.parent === img.id)) {
+      throw conflict(`conflict: unable to delete ${img.id.slice(7, 19)} (cannot be forced) - image has dependent child images`);
+    }
+    for (const t of myTags) {
+      delete this.tags[t];
+      const fam = familiarString(parseReference(t));
+      out.push({ Untagged: fam });
+      this.d.events.publish({ type: 'image', action: 'untag', actorId: img.id, attributes: { name: fam } });
+    }
+    for (const rd of img.repoDigests) out.push({ Untagged: rd });
+    await this.d.store.saveTags(this.tags);
+    if (usage.total > 0) return out; // forced untag of an image in use keeps the image
+    this.images.delete(img.id);
+    await this.d.store.removeImage(img.id);
+    out.push({ Deleted: img.id });
+    this.d.events.publish({ type: 'image', action: 'delete', actorId: img.id, attributes: { name: img.id } });
+    await this.collectLayers();
+    return out;
+  }
+
+  /** Removes layers and blobs no image references any more. */
+  async collectLayers(): Promise<void> {
+    const keep = new Set<string>();
+    for (const i of this.images.values()) for (const c of this.chainOf(i)) keep.add(c);
+    const used = new Set<string>();
+    for (const i of this.images.values()) for (const d of i.config.rootfs.diff_ids) used.add(d);
+    for (const i of this.images.values()) used.add(i.id);
+    const all = await (this.d.content as ContentStore & { list?: () => Promise<string[]> }).list?.() ?? [];
+    for (const digest of all) {
+      if (used.has(digest)) continue;
+      await this.d.content.remove(digest);
+      if (!keep.has(digest)) await this.d.snapshotter.removeLayer(digest);
+    }
+  }
+}
+
+export function hostArch(): string {
+  switch (process.arch) {
+    case 'x64': return 'amd64';
+    case 'arm64': return 'arm64';
+    case 'arm': return 'arm';
+    case 'ia32': return '386';
+    default: return process.arch;
+  }
+}
