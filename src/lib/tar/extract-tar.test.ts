@@ -246,3 +246,15 @@ describe('extractTar() input', () => {
     assert.equal(lgetxattr(t('probe'), 'trusted.probe')?.toString(), '1');
   });
 });
+
+describe('the sandbox used by these tests', () => {
+  it('notices a change outside the target', () => {
+    const other = sandbox();
+    try {
+      writeFileSync(join(other.outside, 'passwd'), 'changed');
+      assert.throws(() => other.assertOutsideUnchanged(), /outside the target changed/);
+    } finally {
+      other.cleanup();
+    }
+  });
+});

@@ -18,7 +18,7 @@ export interface PackDirectoryOptions {
    * as `docker cp` does for a directory. Without it the root is not emitted (layers, export).
    */
   prefix?: string;
-  /** Return false to leave a path out (a directory: with everything below it). */
+  /** Return false to leave a path out (a directory: with everything below it). Sees names before `rename`. */
   filter?(name: string, stat: Stats): boolean;
   /** Rewrites an archive name (after the prefix), e.g. `docker cp`'s rebase. */
   rename?(name: string, stat: Stats): string;
@@ -114,15 +114,18 @@ export async function* walkDirectory(dir: string, opts: PackDirectoryOptions = {
     return undefined; // sockets: tar cannot hold them
   };
 
-  const nameOf = (rel: string, st: Stats): string => {
-    const full = prefix && rel ? `${prefix}/${rel}` : prefix || rel;
+  const fullName = (rel: string): string => (prefix && rel ? `${prefix}/${rel}` : prefix || rel);
+  /** The archive name, or undefined when filtered out. */
+  const nameOf = (rel: string, st: Stats, fallback = ''): string | undefined => {
+    const full = fullName(rel) || fallback;
+    if (opts.filter && !opts.filter(full, st)) return undefined;
     return opts.rename ? opts.rename(full, st) : full;
   };
 
   const rootStat = await lstat(dir);
   if (!rootStat.isDirectory()) {
-    const name = nameOf('', rootStat) || basename(dir);
-    if (opts.filter && !opts.filter(name, rootStat)) return;
+    const name = nameOf('', rootStat, basename(dir));
+    if (name === undefined) return;
     const e = await entryFor(dir, name, rootStat);
     if (e) yield e;
     return;
@@ -143,12 +146,12 @@ export async function* walkDirectory(dir: string, opts: PackDirectoryOptions = {
       if (!st) continue;
       if (opts.overlayWhiteouts && st.isCharacterDevice() && st.rdev === 0) {
         const name = nameOf(rel ? `${rel}/.wh.${n}` : `.wh.${n}`, st);
-        if (opts.filter && !opts.filter(name, st)) continue;
+        if (name === undefined) continue;
         yield { name, type: 'file', mode: 0o600, uid: st.uid, gid: st.gid, mtime: st.mtime, body: Buffer.alloc(0) };
         continue;
       }
       const name = nameOf(childRel, st);
-      if (opts.filter && !opts.filter(name, st)) continue;
+      if (name === undefined) continue;
       const e = await entryFor(childPath, name, st);
       if (!e) continue;
       yield e;
@@ -163,10 +166,9 @@ export async function* walkDirectory(dir: string, opts: PackDirectoryOptions = {
 
   if (prefix) {
     const name = nameOf('', rootStat);
-    if (!opts.filter || opts.filter(name, rootStat)) {
-      const e = await entryFor(dir, name, rootStat);
-      if (e) yield e;
-    } else return;
+    if (name === undefined) return;
+    const e = await entryFor(dir, name, rootStat);
+    if (e) yield e;
   }
   if (opts.overlayWhiteouts && !prefix && lgetxattr(dir, 'trusted.overlay.opaque')?.toString() === 'y') {
     yield { name: '.wh..wh..opq', type: 'file', mode: rootStat.mode & 0o777, uid: rootStat.uid, gid: rootStat.gid, mtime: rootStat.mtime, body: Buffer.alloc(0) };
