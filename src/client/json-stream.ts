@@ -9,8 +9,13 @@ export class JsonStreamDecoder {
 
   /** Returns the complete values found so far. */
   push(chunk: string): unknown[] {
+    return this.pushRaw(chunk).map((t) => JSON.parse(t) as unknown);
+  }
+
+  /** Returns the text of each complete value found so far (for exact big integers). */
+  pushRaw(chunk: string): string[] {
     this.buf += chunk;
-    const out: unknown[] = [];
+    const out: string[] = [];
     let start = -1;
     let depth = 0;
     let inStr = false;
@@ -39,7 +44,7 @@ export class JsonStreamDecoder {
       else if (c === '}' || c === ']') {
         depth--;
         if (depth === 0) {
-          out.push(JSON.parse(this.buf.slice(start, i + 1)));
+          out.push(this.buf.slice(start, i + 1));
           start = -1;
           consumed = i + 1;
         }

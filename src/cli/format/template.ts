@@ -555,13 +555,17 @@ export class Template {
     return new Template(nodes, source);
   }
 
-  execute(data: unknown): string {
+  /** `missingKey: 'error'` is Go's Option("missingkey=error"), which docker inspect's fallback uses. */
+  execute(data: unknown, opts: { missingKey?: 'default' | 'error' } = {}): string {
+    this.missingKeyError = opts.missingKey === 'error';
     if (typeof data === 'object' && data !== null && !Array.isArray(data) && !isTemplateObject(data)) structObjects.add(data);
     const out: string[] = [];
     const root: Scope = { vars: new Map([['$', data]]), parent: undefined };
     this.walk(this.nodes, data, root, out);
     return out.join('');
   }
+
+  private missingKeyError = false;
 
   private errAt(pos: number, at: string, msg: string): never {
     const before = this.source.slice(0, pos);
@@ -670,6 +674,7 @@ export class Template {
       }
       if (typeof cur === 'object' && !Array.isArray(cur)) {
         const o = cur as Record<string, unknown>;
+        if (this.missingKeyError && !Object.prototype.hasOwnProperty.call(o, name)) this.errAt(pos, atText, `map has no entry for key "${name}"`);
         let next = Object.prototype.hasOwnProperty.call(o, name) ? o[name] : undefined;
         if (next === null && MAP_KEYS.has(name)) next = NIL_MAP;
         else if (next === null && SLICE_KEYS.has(name)) next = NIL_SLICE;

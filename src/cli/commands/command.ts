@@ -1,0 +1,107 @@
+/**
+ * What every verb file exports and what it receives: the command spec (usage line, flags, how
+ * many arguments) and an environment (streams, env vars, a lazily created client, a clock).
+ * Docker's error conventions live here too: StatusError (message + exit code) and the usage
+ * errors cobra prints for bad argument counts.
+ */
+import type { Readable, Writable } from 'node:stream';
+import type { EngineClient } from '../../client/index.js';
+import type { FlagDef, ParsedFlags } from '../flags/index.js';
+
+export const PROG = 'pier';
+
+export interface OutStream extends Writable {
+  isTTY?: boolean;
+  columns?: number;
+  rows?: number;
+}
+
+export interface InStream extends Readable {
+  isTTY?: boolean;
+  setRawMode?(mode: boolean): unknown;
+}
+
+export interface CliStreams {
+  readonly stdout: OutStream;
+  readonly stderr: OutStream;
+  readonly stdin: InStream;
+}
+
+export interface CommandEnv {
+  readonly io: CliStreams;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** the client, created (and version-negotiated) on first use */
+  client(): EngineClient;
+  /** ms since the epoch */
+  now(): number;
+  /** the command path as typed, e.g. `pier container ls` */
+  readonly commandPath: string;
+  /** hooks for process-level behaviour; absent in tests */
+  readonly process?: {
+    on(signal: NodeJS.Signals, fn: () => void): void;
+    off(signal: NodeJS.Signals, fn: () => void): void;
+  };
+  /** reads a local file (env files, import tarballs) */
+  readFile?(path: string): Promise<Buffer>;
+}
+
+/** How many positional arguments a verb takes (docker/cli's cli.RequiresMinArgs & co). */
+export type ArgsRule =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'exact'; readonly n: number }
+  | { readonly kind: 'min'; readonly n: number }
+  | { readonly kind: 'max'; readonly n: number }
+  | { readonly kind: 'any' };
+
+export interface CommandSpec {
+  /** usage after the command path: `[OPTIONS] IMAGE [COMMAND] [ARG...]` */
+  readonly usage: string;
+  readonly description: string;
+  readonly flags: readonly FlagDef[];
+  readonly args: ArgsRule;
+  /** false: flags stop at the first positional argument */
+  readonly interspersed?: boolean;
+  /** aliases shown in help */
+  readonly aliases?: readonly string[];
+  run(env: CommandEnv, parsed: ParsedFlags): Promise<number>;
+}
+
+/** An error with the exit status docker would use; an empty message prints nothing. */
+export class StatusError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'StatusError';
+  }
+}
+
+const plural = (n: number): string => (n === 1 ? 'argument' : 'arguments');
+
+/** The message for a wrong argument count, or undefined if the count is fine. */
+export function checkArgs(rule: ArgsRule, count: number, path: string, usage: string): StatusError | undefined {
+  const usageBlock = `\n\nUsage:  ${path} ${usage}\n\n`;
+  switch (rule.kind) {
+    case 'none':
+      return count === 0 ? undefined : new StatusError(1, `${PROG}: '${path}' accepts no arguments${usageBlock}Run '${path} --help' for more information`);
+    case 'exact':
+      return count === rule.n ? undefined : new StatusError(1, `${PROG}: '${path}' requires ${rule.n} ${plural(rule.n)}${usageBlock}Run '${path} --help' for more information`);
+    case 'min':
+      return count >= rule.n ? undefined : new StatusError(1, `${PROG}: '${path}' requires at least ${rule.n} ${plural(rule.n)}${usageBlock}See '${path} --help' for more information`);
+    case 'max':
+      // docker 28 really prints "SRun" here
+      return count <= rule.n ? undefined : new StatusError(1, `${PROG}: '${path}' requires at most ${rule.n} ${plural(rule.n)}${usageBlock}SRun '${path} --help' for more information`);
+    case 'any':
+      return undefined;
+  }
+}
+
+/** Output of a flag error: message, usage line, hint; exit 125. */
+export function flagErrorText(message: string, path: string, usage: string): string {
+  return `${message}\n\nUsage:  ${path} ${usage}\n\nRun '${path} --help' for more information`;
+}
+
+export function writeOut(s: OutStream, text: string): void {
+  if (text.length) s.write(text);
+}

@@ -1,0 +1,92 @@
+/**
+ * The verb table: names → lazy loaders, so `pier <verb>` loads only that verb's file.
+ * `container <verb>` and `image <verb>` reach the same files as the top-level shortcuts.
+ */
+import type { CommandSpec } from './command.js';
+
+export type { CommandSpec, CommandEnv, CliStreams, ArgsRule, OutStream, InStream } from './command.js';
+export { StatusError, checkArgs, flagErrorText, PROG } from './command.js';
+
+type Loader = () => Promise<CommandSpec>;
+interface Entry {
+  readonly load: Loader;
+  readonly description: string;
+}
+
+const e = (description: string, load: () => Promise<{ command: CommandSpec }>): Entry => ({
+  description,
+  load: async () => (await load()).command,
+});
+
+const C = {
+  attach: e('Attach local standard input, output, and error streams to a running container', () => import('./container/attach.js')),
+  create: e('Create a new container', () => import('./container/create.js')),
+  exec: e('Execute a command in a running container', () => import('./container/exec.js')),
+  inspect: e('Display detailed information on one or more containers', () => import('./container/inspect.js')),
+  kill: e('Kill one or more running containers', () => import('./container/kill.js')),
+  logs: e('Fetch the logs of a container', () => import('./container/logs.js')),
+  ls: e('List containers', () => import('./container/ps.js')),
+  pause: e('Pause all processes within one or more containers', () => import('./container/pause.js')),
+  rename: e('Rename a container', () => import('./container/rename.js')),
+  restart: e('Restart one or more containers', () => import('./container/restart.js')),
+  rm: e('Remove one or more containers', () => import('./container/rm.js')),
+  run: e('Create and run a new container from an image', () => import('./container/run.js')),
+  start: e('Start one or more stopped containers', () => import('./container/start.js')),
+  stop: e('Stop one or more running containers', () => import('./container/stop.js')),
+  top: e('Display the running processes of a container', () => import('./container/top.js')),
+  unpause: e('Unpause all processes within one or more containers', () => import('./container/unpause.js')),
+  wait: e('Block until one or more containers stop, then print their exit codes', () => import('./container/wait.js')),
+};
+
+const I = {
+  import: e('Import the contents from a tarball to create a filesystem image', () => import('./image/import.js')),
+  inspect: e('Display detailed information on one or more images', () => import('./image/image-inspect.js')),
+  ls: e('List images', () => import('./image/images.js')),
+  rm: e('Remove one or more images', () => import('./image/rmi.js')),
+  tag: e('Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE', () => import('./image/tag.js')),
+  pull: e('Download an image from a registry', () => import('./image/pull.js')),
+};
+
+const S = {
+  events: e('Get real time events from the server', () => import('./system/events.js')),
+  info: e('Display system-wide information', () => import('./system/info.js')),
+};
+
+export const topLevel: Readonly<Record<string, Entry>> = {
+  ...C,
+  ps: C.ls,
+  images: I.ls,
+  import: I.import,
+  inspect: e('Return low-level information on Docker objects', () => import('./system/inspect.js')),
+  rmi: I.rm,
+  tag: I.tag,
+  pull: I.pull,
+  events: S.events,
+  info: S.info,
+  version: e('Show the Docker version information', () => import('./system/version.js')),
+};
+delete (topLevel as Record<string, Entry>)['ls'];
+
+export const groups: Readonly<Record<string, { readonly description: string; readonly commands: Readonly<Record<string, Entry>> }>> = {
+  container: { description: 'Manage containers', commands: { ...C, list: C.ls, ps: C.ls, remove: C.rm } },
+  image: { description: 'Manage images', commands: { ...I, list: I.ls, remove: I.rm } },
+  system: { description: 'Manage Docker', commands: { ...S } },
+};
+
+/** The entries listed in group help (aliases hidden). */
+export function groupListing(group: string): Array<[string, string]> {
+  const g = groups[group];
+  if (!g) return [];
+  const hidden = new Set(['list', 'ps', 'remove']);
+  return Object.entries(g.commands)
+    .filter(([n]) => !hidden.has(n))
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([n, en]) => [n, en.description]);
+}
+
+export function topListing(): Array<[string, string]> {
+  return Object.entries(topLevel)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([n, en]) => [n, en.description]);
+}
+export { PIER_VERSION, PIER_GIT_COMMIT } from './pier-version.js';
