@@ -200,7 +200,7 @@ function ping(sockPath: string, timeout = 1000): Promise<boolean> {
   });
 }
 
-function procAlive(pid: number): boolean {
+export function procAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     // a zombie still answers kill(0); check its state
