@@ -46,8 +46,9 @@ export async function createContainer(env: CommandEnv, opts: ContainerOptions, v
     }
   } catch (e) {
     if (e instanceof StatusError) throw e;
-    if (e instanceof StreamMessageError) throw runStyleError(verb, e.message);
-    throw runStyleError(verb, errorText(e));
+    const text = e instanceof StreamMessageError ? e.message : errorText(e);
+    // run reports "pier: <err>\n\nRun 'pier run --help'..." with 125; create just the error, 1
+    throw verb === 'run' ? runStyleError(verb, text) : new StatusError(1, text);
   }
   for (const w of resp.Warnings ?? []) env.io.stderr.write(`WARNING: ${w}\n`);
   return resp.Id;

@@ -22,7 +22,10 @@ export async function forEachContainer(
     const name = names[i] as string;
     if (r.status === 'fulfilled') {
       env.io.stdout.write(`${r.value ?? name}\n`);
-    } else if (!opts.ignore?.(r.reason)) {
+    } else if (opts.ignore?.(r.reason)) {
+      // docker prints these but does not fail (rm -f on a missing container)
+      env.io.stderr.write(`${errorLine(r.reason)}\n`);
+    } else {
       errs.push(errorLine(r.reason));
       failed.push(name);
     }
