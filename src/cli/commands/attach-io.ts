@@ -4,9 +4,19 @@
  * the terminal put in raw mode with detach keys filtered (TTY only), resizes on SIGWINCH,
  * and signal proxying as `kill?signal=` calls.
  */
+import { spawnSync } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { StreamDemuxer, type EngineClient } from '../../client/index.js';
 import type { CommandEnv } from './command.js';
+
+/** `stty [-]opost` on the controlling terminal (fd 0). */
+function setOutputProcessing(on: boolean): void {
+  try {
+    spawnSync('stty', [on ? 'opost' : '-opost'], { stdio: ['inherit', 'ignore', 'ignore'] });
+  } catch {
+    // no stty: output keeps CRLF translation
+  }
+}
 
 /** Raised when the user typed the detach sequence. */
 export class DetachedError extends Error {
@@ -140,8 +150,12 @@ export function streamHijacked(env: CommandEnv, o: StreamOptions): Promise<void>
     if (o.stdin) {
       if (o.tty && io.stdin.isTTY && io.stdin.setRawMode) {
         io.stdin.setRawMode(true);
+        // libuv's raw mode keeps ONLCR; docker's raw mode clears output processing, so the
+        // container's CRLF is not turned into CRCRLF
+        setOutputProcessing(false);
         restoreTerm = () => {
           io.stdin.setRawMode?.(false);
+          setOutputProcessing(true);
         };
       }
       io.stdin.on('data', onData);
