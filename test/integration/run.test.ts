@@ -84,19 +84,19 @@ describe('docker run', { skip: requires(...engineRequirements) }, () => {
   });
 
   it('-i passes piped stdin and closes it at EOF', async () => {
-    const r = await h.docker(['run', '-i', '--rm', h.image, 'sh', '-c', 'cat; echo end'], { input: 'line1\nline2\n' });
+    const r = await h.docker(['run', '-i', '--rm', '--name', h.name('stdin'), h.image, 'sh', '-c', 'cat; echo end'], { input: 'line1\nline2\n' });
     assert.deepEqual([r.code, r.stdout, r.stderr], [0, 'line1\nline2\nend\n', '']);
   });
 
   it('-i carries a large stdin intact', async () => {
     const data = Buffer.alloc(1 << 20, 'abcdefghijklmnopqrstuvwxyz0123456789\n');
-    const r = await h.docker(['run', '-i', '--rm', h.image, 'sh', '-c', 'wc -c; echo done'], { input: data });
+    const r = await h.docker(['run', '-i', '--rm', '--name', h.name('bigstdin'), h.image, 'sh', '-c', 'wc -c; echo done'], { input: data });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.stdout.split('\n').map((s) => s.trim()), [String(1 << 20), 'done', '']);
   });
 
   it('without -i the container gets no stdin', async () => {
-    const r = await h.docker(['run', '--rm', h.image, 'sh', '-c', 'cat; echo rc=$?'], { input: 'ignored\n' });
+    const r = await h.docker(['run', '--rm', '--name', h.name('nostdin'), h.image, 'sh', '-c', 'cat; echo rc=$?'], { input: 'ignored\n' });
     assert.deepEqual([r.code, r.stdout], [0, 'rc=0\n']);
   });
 
