@@ -111,7 +111,7 @@ async function main(): Promise<void> {
     conmonPath: findBinary('conmon'),
     exitDir: join(flags.execRoot, 'exits'),
     socketDir: join(flags.execRoot, 's'),
-    logLevel: flags.logLevel === 'debug' ? 'debug' : 'error',
+    logLevel: 'error',
   });
   await monitor.init();
   const images = new ImageService({

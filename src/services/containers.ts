@@ -279,7 +279,7 @@ export class ContainerService {
         stdin: !!c.config.OpenStdin, stdinOnce: !!c.config.StdinOnce, name: c.name,
       }));
     } catch (e) {
-      throw new EngineError('internal', `failed to create task for container: ${(e as Error).message}: unknown`, { cause: e, code: 'ERR_CONTAINER_START' });
+      throw new EngineError('internal', `failed to create task for container: failed to create shim task: OCI runtime create failed: ${(e as Error).message}: unknown`, { cause: e, code: 'ERR_CONTAINER_START' });
     }
     try {
       await this.d.runtime.start(rt, c.id);
@@ -631,13 +631,13 @@ export class ContainerService {
     const connect = async (): Promise<StdinWriter | undefined> => {
       // Wait until the container runs (attach may come before start).
       while (c.state.status !== 'running' && c.state.status !== 'paused') {
-        if (l.exits >= target || l.removed || ac.signal.aborted) return undefined;
+        if (l.exits >= target || l.removed || ac.signal.aborted) { this.d.log('debug', `stdin of ${c.id}: gave up waiting (exits=${l.exits} target=${target} removed=${l.removed} aborted=${ac.signal.aborted})`); return undefined; }
         await sleep(10);
       }
       try { return this.d.monitor.openStdin(c.id); } catch (e) { this.d.log('warn', `stdin of ${c.id}: ${(e as Error).message}`); return undefined; }
     };
     try {
-      const connecting = connect().then((w) => { writer = w; return w; });
+      const connecting = connect().then((w) => { writer = w; this.d.log('debug', `stdin of ${c.id} connected: ${!!w}`); return w; });
       for await (const chunk of input) {
         // Detach keys (ctrl-p ctrl-q by default) end the attach without touching stdin.
         let cut = -1;
@@ -657,11 +657,13 @@ export class ContainerService {
         if (!writer) { pending.push(chunk); void connecting.then(async (w) => { for (const p of pending.splice(0)) await w?.write(p).catch(() => {}); }); continue; }
         await writer.write(chunk).catch(() => {});
       }
+      this.d.log('debug', `stdin of ${c.id}: client closed its input`);
       const w = await connecting;
       for (const p of pending.splice(0)) await w?.write(p).catch(() => {});
       // Client closed its stdin: close the container's stdin (conmon does, for StdinOnce).
       if (c.config.StdinOnce) w?.close(); else w?.close();
-    } catch {
+    } catch (e) {
+      this.d.log('debug', `stdin of ${c.id} ended: ${(e as Error).message}`);
       writer?.close();
     } finally {
       detached(false);

@@ -24,6 +24,8 @@ export interface ConmonOptions {
   logLevel?: string;
 }
 
+const STDIN_CLOSE_DELAY_MS = 100;
+
 /** The runtime's own error text, from conmon's sync message. */
 export class RuntimeError extends EngineError {
   constructor(message: string) {
@@ -160,7 +162,17 @@ export class ConmonMonitor implements Monitor {
 
   openStdin(cuuid: string): StdinWriter {
     const w = SeqpacketWriter.connect(join(this.o.socketDir, cuuid, 'attach'));
-    return { write: (d) => w.write(d), close: () => w.close() };
+    // conmon 2.1.6 can miss the hang-up when it arrives right behind the last packet, and
+    // the container's stdin then never closes (measured: 3 of 8 runs). A short pause
+    // before closing made it reliable (docs/design/lifecycle.md).
+    let lastWrite = 0;
+    return {
+      write: async (d) => { await w.write(d); lastWrite = Date.now(); },
+      close: () => {
+        const wait = Math.max(0, STDIN_CLOSE_DELAY_MS - (Date.now() - lastWrite));
+        if (wait === 0) w.close(); else setTimeout(() => w.close(), wait);
+      },
+    };
   }
 
   async resize(dir: string, height: number, width: number): Promise<void> {
@@ -229,7 +241,7 @@ export function cleanRuntimeMessage(raw: string): string {
   const msgs: string[] = [];
   for (const line of raw.split('\n')) {
     const t = line.trim();
-    if (!t) continue;
+    if (!t || t.startsWith('[conmon:')) continue;
     try {
       const j = JSON.parse(t) as { msg?: string; level?: string };
       if (j.msg) { msgs.push(j.msg); continue; }

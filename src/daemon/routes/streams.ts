@@ -14,9 +14,13 @@ export async function pumpOutput(out: AsyncIterable<Chunk>, sock: Duplex, tty: b
   }
 }
 
-/** The readable half of a hijacked socket as stdin chunks. */
+/**
+ * The readable half of a hijacked socket as stdin chunks. Not `for await (… of sock)`:
+ * that destroys the socket when the client half-closes, and output must keep flowing.
+ */
 export async function* socketInput(sock: Duplex): AsyncIterable<Buffer> {
-  for await (const chunk of sock) yield chunk as Buffer;
+  const it = sock.iterator({ destroyOnReturn: false });
+  for await (const chunk of it) yield chunk as Buffer;
 }
 
 /** `since`/`until` as unix seconds with optional fraction → epoch nanoseconds. */
