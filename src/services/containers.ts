@@ -70,6 +70,8 @@ export class ContainerService {
   private live = new Map<string, Live>();
   private names = new Map<string, string>();
   private readonly lock = new KeyedMutex();
+  /** Containers whose last run still has runtime state or a rootfs mount to clean up. */
+  private dirty = new Set<string>();
 
   constructor(private readonly d: ContainerServiceDeps) {
     d.images.containersUsing = (imageId) => {
@@ -266,6 +268,7 @@ export class ContainerService {
     await rm(bundle, { recursive: true, force: true });
     await mkdir(join(bundle, 'rootfs'), { recursive: true, mode: 0o700 });
     const rootfs = join(bundle, 'rootfs');
+    this.dirty.add(c.id);
     const layers = this.d.images.find(c.imageId) ? this.d.images.chainOf(this.d.images.find(c.imageId)!) : chainIds(c.imageLayers);
     await this.d.snapshotter.mount(c.id, layers, rootfs);
     const spec = await this.specFor(c, layers);
@@ -364,6 +367,7 @@ export class ContainerService {
 
   /** Unmounts and forgets the runtime's state of the last run. */
   private async cleanupRun(c: ContainerRecord): Promise<void> {
+    if (!this.dirty.delete(c.id)) return;
     const rt = this.d.runtimes.get(c.runtime);
     if (rt) await this.d.runtime.delete(rt, c.id).catch((e) => this.d.log('warn', `runtime delete ${c.id}: ${(e as Error).message}`));
     await this.d.snapshotter.unmount(join(this.bundleDir(c.id), 'rootfs'));
@@ -377,10 +381,11 @@ export class ContainerService {
       this.containers.set(c.id, c);
       this.names.set(c.name, c.id);
       this.liveOf(c.id);
+      this.dirty.add(c.id); // a crash may have left runtime state behind: clean once
     }
     for (const c of all) {
       if (c.state.status === 'removing') { await this.remove(c.id, { force: true, volumes: false, internal: true }).catch(() => {}); continue; }
-      if (!isRunning(c) && c.state.status !== 'restarting') continue;
+      if (!isRunning(c) && c.state.status !== 'restarting') { await this.cleanupRun(c).catch(() => {}); continue; }
       const code = await this.d.monitor.readExit(c.id);
       if (code !== undefined) { await this.handleExit(c.id, code); continue; }
       if (!(await this.d.monitor.isAlive(c.id, this.bundleDir(c.id)))) {

@@ -124,7 +124,7 @@ export class ExecService {
       ex.exitCode = 126;
       this.emit(c, 'exec_die', id, cfg, { exitCode: '126' });
       const msg = e instanceof EngineError ? e.message : String(e);
-      return oneChunk(`OCI runtime exec failed: exec failed: ${msg}: unknown\r\n`);
+      return oneChunk(`OCI runtime exec failed: ${msg}: unknown\r\n`);
     }
     this.emit(c, 'exec_start', id, cfg);
     if (stdinWriter && opts.stdin) void pipeStdin(opts.stdin, stdinWriter);
