@@ -574,7 +574,9 @@ export async function startPierd(opts: StartOpts = {}): Promise<Engine> {
       if (tracked.size === 0) return;
       const list = [...tracked];
       tracked.clear();
-      // unpause first: some engines refuse to remove a paused container even with -f
+      // kill first so cleanup stays fast even if an engine's rm -f waits for a graceful stop
+      // (rm -f timing has its own assertion in lifecycle.test.ts)
+      await runDocker(host, configDir, ['kill', ...list], { timeout: 30_000 }).catch(() => undefined);
       await runDocker(host, configDir, ['rm', '-f', '-v', ...list], { timeout: 60_000 }).catch(() => undefined);
     },
     async terminate() {

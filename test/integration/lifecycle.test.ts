@@ -205,6 +205,8 @@ describe('container lifecycle', { skip: requires(...engineRequirements) }, () =>
     assert.equal(await fmt(h, n, '{{.State.Status}}'), 'running');
     const f = await h.docker(['rm', '-f', n]);
     assert.deepEqual([f.code, f.stdout], [0, `${n}\n`]);
+    // rm -f kills at once (SIGKILL), it does not wait for a graceful stop
+    assert.ok(f.ms < 3000, `rm -f of a running container took ${f.ms} ms`);
     assert.equal((await h.docker(['container', 'inspect', n])).code, 1);
 
     const s1 = h.name('rmv1');
