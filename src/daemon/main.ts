@@ -95,7 +95,9 @@ async function main(): Promise<void> {
   };
   addRuntime('runc', findBinary('runc'));
   if (existsSync(findBinary('crun'))) addRuntime('crun', findBinary('crun'));
-  if (existsSync(findBinary('runsc'))) addRuntime('runsc', findBinary('runsc'));
+  // gVisor refuses to set up its sandbox network from a namespace it did not get a path
+  // for; until pier's networking (issue 6) hands it one, runsc gets loopback only.
+  if (existsSync(findBinary('runsc'))) addRuntime('runsc', findBinary('runsc'), ['--network=none']);
   for (const [name, rt] of Object.entries(fileConfig.runtimes ?? {})) addRuntime(name, rt.path, rt.runtimeArgs ?? []);
   const defaultRuntime = flags.defaultRuntime ?? fileConfig['default-runtime'] ?? 'runc';
   if (!runtimes.has(defaultRuntime)) throw new Error(`default runtime ${defaultRuntime} is not configured`);
