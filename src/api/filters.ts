@@ -41,8 +41,8 @@ export function matchLabels(f: Filters, labels: Record<string, string> | null | 
   });
 }
 
-/** Moby's query booleans: "", 0, no, false, none (any case) are false; anything else true. */
+/** Moby's query booleans: "", 0, no, false, none (any case, spaces trimmed) are false; anything else true. */
 export function queryBool(v: string | null | undefined, dflt = false): boolean {
   if (v === null || v === undefined) return dflt;
-  return !['', '0', 'no', 'false', 'none'].includes(v.toLowerCase());
+  return !['', '0', 'no', 'false', 'none'].includes(v.trim().toLowerCase());
 }

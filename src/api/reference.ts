@@ -58,7 +58,9 @@ export function parseReference(input: string): Reference {
   }
   if (domain === 'index.docker.io') domain = DEFAULT_DOMAIN;
   if (path !== path.toLowerCase()) {
-    throw invalidArgument('invalid reference format: repository name (' + path + ') must be lowercase');
+    // Docker names the repository as normalised: `Busybox` → (library/Busybox).
+    const shown = domain === DEFAULT_DOMAIN && !path.includes('/') ? `library/${path}` : path;
+    throw invalidArgument('invalid reference format: repository name (' + shown + ') must be lowercase');
   }
   for (const c of path.split('/')) {
     if (!pathComponent.test(c)) throw invalidArgument('invalid reference format');
