@@ -134,10 +134,13 @@ export const withNamespace = (type: string, path: string | null | undefined): Sp
   return { ...s, linux: { ...s.linux, namespaces } };
 };
 
+/** `--privileged`: no masks, no capability set, all devices, /sys and cgroup writable (moby's WithMounts). */
 export const withPrivileged = (): SpecOpt => (s) => {
   const { maskedPaths: _m, readonlyPaths: _r, ...linux } = s.linux;
+  const writable = (m: Mount): boolean => m.type === 'cgroup' || (m.destination === '/sys' && !s.root.readonly);
   return {
     ...s,
+    mounts: s.mounts.map((m) => (writable(m) && m.options ? { ...m, options: m.options.filter((o) => o !== 'ro') } : m)),
     process: { ...s.process, capabilities: undefined },
     linux: { ...linux, resources: { ...linux.resources, devices: [{ allow: true, access: 'rwm' }] } },
   };

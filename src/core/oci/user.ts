@@ -91,6 +91,8 @@ export function containerEnv(opts: { env: string[]; hostname: string; tty: boole
   for (const kv of opts.env) {
     const key = kv.includes('=') ? kv.slice(0, kv.indexOf('=')) : kv;
     const i = out.findIndex((e) => e.startsWith(`${key}=`));
+    // Without '=' the variable is unset (moby's ReplaceOrAppendEnvValues); runc rejects such entries.
+    if (!kv.includes('=')) { if (i >= 0) out.splice(i, 1); continue; }
     if (i >= 0) out[i] = kv; else out.push(kv);
   }
   if (opts.home !== undefined && !out.some((e) => e.startsWith('HOME='))) out.push(`HOME=${opts.home}`);
