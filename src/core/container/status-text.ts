@@ -2,20 +2,21 @@
 import type { ContainerRecord } from './model.js';
 
 export function humanDuration(ms: number): string {
-  const seconds = Math.round(ms / 1000);
+  // go-units truncates seconds and minutes, rounds hours, then divides the hours as integers.
+  const seconds = Math.trunc(ms / 1000);
   if (seconds < 1) return 'Less than a second';
   if (seconds === 1) return '1 second';
   if (seconds < 60) return `${seconds} seconds`;
-  const minutes = Math.round(seconds / 60);
+  const minutes = Math.trunc(ms / 60_000);
   if (minutes === 1) return 'About a minute';
   if (minutes < 60) return `${minutes} minutes`;
-  const hours = Math.round(seconds / 3600);
+  const hours = Math.trunc(ms / 3_600_000 + 0.5);
   if (hours === 1) return 'About an hour';
   if (hours < 48) return `${hours} hours`;
-  if (hours < 24 * 7 * 2) return `${Math.round(hours / 24)} days`;
-  if (hours < 24 * 30 * 2) return `${Math.round(hours / 24 / 7)} weeks`;
-  if (hours < 24 * 365 * 2) return `${Math.round(hours / 24 / 30)} months`;
-  return `${Math.round(hours / 24 / 365)} years`;
+  if (hours < 24 * 7 * 2) return `${Math.trunc(hours / 24)} days`;
+  if (hours < 24 * 30 * 2) return `${Math.trunc(Math.trunc(hours / 24) / 7)} weeks`;
+  if (hours < 24 * 365 * 2) return `${Math.trunc(Math.trunc(hours / 24) / 30)} months`;
+  return `${Math.trunc(Math.trunc(Math.trunc(ms / 3_600_000) / 24) / 365)} years`;
 }
 
 export function statusText(c: ContainerRecord, now: number): string {
