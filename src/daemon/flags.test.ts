@@ -1,0 +1,74 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { kindOf } from '../lib/errdefs.js';
+import { parseDaemonFlags, USAGE } from './flags.js';
+
+function rejects(argv: string[], message: string): void {
+  assert.throws(() => parseDaemonFlags(argv), (e: unknown) => {
+    assert.equal(kindOf(e), 'invalid-argument');
+    assert.equal((e as Error).message, message);
+    return true;
+  }, argv.join(' '));
+}
+
+test('parseDaemonFlags() uses the documented defaults', () => {
+  assert.deepEqual(parseDaemonFlags([]), {
+    root: '/var/lib/pier', execRoot: '/run/pier', hosts: ['unix:///run/pier/pier.sock'], logLevel: 'info',
+    configFile: '/etc/pier/daemon.json', help: false, version: false,
+  });
+});
+
+test('parseDaemonFlags() takes values after the flag or after "="', () => {
+  assert.equal(parseDaemonFlags(['--root=/x']).root, '/x');
+  assert.equal(parseDaemonFlags(['--root', '/y']).root, '/y');
+  assert.equal(parseDaemonFlags(['--data-root', '/z']).root, '/z');
+  assert.equal(parseDaemonFlags(['--exec-root=/run/e']).execRoot, '/run/e');
+  assert.equal(parseDaemonFlags(['-p', '/run/p.pid']).pidfile, '/run/p.pid');
+  assert.equal(parseDaemonFlags(['--pidfile=/run/q.pid']).pidfile, '/run/q.pid');
+  assert.equal(parseDaemonFlags(['--default-runtime', 'crun']).defaultRuntime, 'crun');
+  assert.equal(parseDaemonFlags(['--config-file=/c.json']).configFile, '/c.json');
+});
+
+test('parseDaemonFlags() keeps "=" inside a value', () => {
+  assert.equal(parseDaemonFlags(['--root=/a=b']).root, '/a=b');
+});
+
+test('parseDaemonFlags() collects repeated -H/--host in order', () => {
+  assert.deepEqual(parseDaemonFlags(['-H', 'unix:///tmp/a.sock', '--host=tcp://127.0.0.1:2375', '--host', 'unix:///tmp/b.sock']).hosts,
+    ['unix:///tmp/a.sock', 'tcp://127.0.0.1:2375', 'unix:///tmp/b.sock']);
+});
+
+test('parseDaemonFlags() puts the default socket under --exec-root', () => {
+  assert.deepEqual(parseDaemonFlags(['--exec-root', '/tmp/e']).hosts, ['unix:///tmp/e/pier.sock']);
+  assert.deepEqual(parseDaemonFlags(['--exec-root', '/tmp/e', '-H', 'unix:///s']).hosts, ['unix:///s']);
+});
+
+test('parseDaemonFlags() reads the log level, mapping fatal to error', () => {
+  for (const l of ['debug', 'info', 'warn', 'error'] as const) assert.equal(parseDaemonFlags(['-l', l]).logLevel, l);
+  assert.equal(parseDaemonFlags(['--log-level=fatal']).logLevel, 'error');
+  rejects(['--log-level', 'loud'], 'unable to parse logging level: loud');
+});
+
+test('parseDaemonFlags() reads -h/--help and -v/--version', () => {
+  assert.equal(parseDaemonFlags(['-h']).help, true);
+  assert.equal(parseDaemonFlags(['--help']).help, true);
+  assert.equal(parseDaemonFlags(['-v']).version, true);
+  assert.equal(parseDaemonFlags(['--version']).version, true);
+});
+
+test('parseDaemonFlags() rejects an unknown flag', () => {
+  rejects(['--bogus'], 'unknown flag: --bogus');
+  rejects(['--bogus=1'], 'unknown flag: --bogus');
+  rejects(['stray'], 'unknown flag: stray');
+});
+
+test('parseDaemonFlags() rejects a flag missing its value', () => {
+  rejects(['--root'], 'flag needs an argument: --root');
+  rejects(['-H'], 'flag needs an argument: -H');
+});
+
+test('USAGE documents every flag parseDaemonFlags() accepts', () => {
+  for (const f of ['--config-file', '--default-runtime', '--exec-root', '-H, --host', '-h, --help', '-l, --log-level', '-p, --pidfile', '--root', '-v, --version']) {
+    assert.ok(USAGE.includes(f), f);
+  }
+});
