@@ -39,8 +39,7 @@ export class Router {
       for (let j = i + 1; j < this.routes.length; j++) {
         const a = this.routes[i]!, b = this.routes[j]!;
         if (a.method !== b.method) continue;
-        const sample = a.parts.map((p) => (p.startsWith(':') || p.startsWith('*') ? 'x' : p));
-        if (matchParts(b.parts, sample)) out.push([`${a.method} ${a.pattern}`, `${b.method} ${b.pattern}`]);
+        if (unify(a.parts, b.parts)) out.push([`${a.method} ${a.pattern}`, `${b.method} ${b.pattern}`]);
       }
     }
     return out;
@@ -49,6 +48,19 @@ export class Router {
   list(): string[] {
     return this.routes.map((r) => `${r.method} ${r.pattern}`);
   }
+}
+
+/** Whether some path matches both patterns: literals must agree, `:x` takes any one segment, `*x` one or more. */
+function unify(a: string[], b: string[]): boolean {
+  const [x, y] = [a[0], b[0]];
+  if (x === undefined || y === undefined) return x === undefined && y === undefined;
+  const ra = a.slice(1), rb = b.slice(1);
+  const xs = x.startsWith('*'), ys = y.startsWith('*');
+  // A star takes the other side's next segment, then stops or goes on taking more.
+  if (xs && ys) return unify(ra, rb) || unify(a, rb) || unify(ra, b);
+  if (xs) return unify(ra, rb) || unify(a, rb);
+  if (ys) return unify(ra, rb) || unify(ra, b);
+  return (x.startsWith(':') || y.startsWith(':') || x === y) && unify(ra, rb);
 }
 
 function matchParts(parts: string[], segs: string[]): Record<string, string> | undefined {
