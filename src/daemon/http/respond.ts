@@ -71,9 +71,11 @@ export function hijack(ctx: Ctx, contentType: string): Duplex {
     // A plain request: detach the socket from Node's HTTP machinery.
     ctx.res.detachSocket?.(sock as never);
   }
+  // moby copies the headers set so far (Api-Version, Ostype...) into both answers.
+  const common = Object.entries(commonHeaders()).map(([k, v]) => `${k}: ${v}`);
   const lines = ctx.wantsUpgrade
-    ? ['HTTP/1.1 101 UPGRADED', `Content-Type: ${contentType}`, 'Connection: Upgrade', 'Upgrade: tcp']
-    : ['HTTP/1.1 200 OK', `Content-Type: ${contentType}`, ...Object.entries(commonHeaders()).map(([k, v]) => `${k}: ${v}`), 'Connection: close'];
+    ? ['HTTP/1.1 101 UPGRADED', `Content-Type: ${contentType}`, 'Connection: Upgrade', 'Upgrade: tcp', ...common]
+    : ['HTTP/1.1 200 OK', `Content-Type: ${contentType}`, ...common, 'Connection: close'];
   (sock as Duplex & { setNoDelay?: (b: boolean) => void }).setNoDelay?.(true);
   sock.write(lines.join('\r\n') + '\r\n\r\n');
   return sock;

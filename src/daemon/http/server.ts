@@ -22,7 +22,7 @@ const statusOf: Record<ErrorKind, number> = {
   'not-modified': 304,
   'not-implemented': 501,
   unavailable: 503,
-  canceled: 499,
+  canceled: 500,
   internal: 500,
 };
 
