@@ -408,12 +408,14 @@ export class ContainerService {
     c.state.stoppedByUser = true;
     if (c.state.status === 'paused') await this.unpause(c.id).catch(() => {});
     const exited = this.waitFor(c.id, 'next-exit-now');
+    this.emit(c, 'kill', { signal: String(sig) });
     await this.signal(c, sig).catch((e) => { if (!isConflictish(e)) throw e; });
     if (t >= 0) {
       const timedOut = await Promise.race([exited.then(() => false), sleep(t * 1000).then(() => true)]);
       if (!timedOut) { this.emit(c, 'stop'); return; }
     }
     if (isRunning(c)) {
+      this.emit(c, 'kill', { signal: '9' });
       await this.signal(c, 9).catch((e) => { if (!isConflictish(e)) throw e; });
       await Promise.race([exited, sleep(30_000)]);
     }
@@ -493,6 +495,14 @@ export class ContainerService {
 
   async remove(ref: string, opts: { force: boolean; volumes: boolean; internal?: boolean }): Promise<void> {
     const c = this.get(ref);
+    if (isRunning(c) && opts.force) {
+      // Kill and wait for the exit outside the lock: the exit handler takes it.
+      if (c.state.status === 'paused') await this.unpause(c.id).catch(() => {});
+      const exited = this.waitFor(c.id, 'next-exit-now');
+      c.state.stoppedByUser = true;
+      await this.signal(c, 9).catch(() => {});
+      await Promise.race([exited, sleep(10_000)]);
+    }
     await this.lock.run(c.id, async () => {
       if (!this.containers.has(c.id)) return;
       if (isRunning(c)) {
@@ -582,7 +592,7 @@ export class ContainerService {
     const target = l.exits + 1;
     const follow = opts.follow && isRunning(c) ? () => l.exits < target && this.containers.has(c.id) : undefined;
     const keep = (e: LogEntry, nanos: bigint): boolean =>
-      (e.stream === 'stdout' ? opts.stdout : opts.stderr) && (opts.since === undefined || nanos >= opts.since) && (opts.until === undefined || nanos < opts.until);
+      (e.stream === 'stdout' ? opts.stdout : opts.stderr) && (opts.since === undefined || nanos >= opts.since) && (opts.until === undefined || nanos <= opts.until);
     for (const line of head) {
       const e = parseK8sLine(line);
       if (!e) continue;
@@ -594,7 +604,7 @@ export class ContainerService {
       const e = parseK8sLine(line);
       if (!e) continue;
       const nanos = timeToNanos(e.time);
-      if (opts.until !== undefined && nanos >= opts.until) return;
+      if (opts.until !== undefined && nanos > opts.until) return;
       if (keep(e, nanos)) yield { ...e, nanos };
     }
   }
@@ -630,19 +640,27 @@ export class ContainerService {
 
   private async pumpStdin(c: ContainerRecord, input: AsyncIterable<Buffer>, keys: number[], target: number, ac: AbortController, detached: (v: boolean) => void): Promise<void> {
     const l = this.liveOf(c.id);
-    const pending: Buffer[] = [];
-    let writer: StdinWriter | undefined;
-    let matched = 0;
-    const connect = async (): Promise<StdinWriter | undefined> => {
-      // Wait until the container runs (attach may come before start).
+    // Attach may come before start: connect to conmon once the container runs.
+    const connecting = (async (): Promise<StdinWriter | undefined> => {
       while (c.state.status !== 'running' && c.state.status !== 'paused') {
-        if (l.exits >= target || l.removed || ac.signal.aborted) { this.d.log('debug', `stdin of ${c.id}: gave up waiting (exits=${l.exits} target=${target} removed=${l.removed} aborted=${ac.signal.aborted})`); return undefined; }
+        if (l.exits >= target || l.removed || ac.signal.aborted) return undefined;
         await sleep(10);
       }
       try { return this.d.monitor.openStdin(c.id); } catch (e) { this.d.log('warn', `stdin of ${c.id}: ${(e as Error).message}`); return undefined; }
+    })();
+    // One queue keeps the bytes in order whether they arrive before or after the connect.
+    let queue: Promise<void> = Promise.resolve();
+    let queued = 0;
+    const send = (buf: Buffer): void => {
+      queued += buf.length;
+      queue = queue.then(async () => {
+        const w = await connecting;
+        try { await w?.write(buf); } finally { queued -= buf.length; }
+      }).catch((e) => this.d.log('debug', `stdin of ${c.id}: ${(e as Error).message}`));
     };
+    let matched = 0;
+    let detachedByKeys = false;
     try {
-      const connecting = connect().then((w) => { writer = w; this.d.log('debug', `stdin of ${c.id} connected: ${!!w}`); return w; });
       for await (const chunk of input) {
         // Detach keys (ctrl-p ctrl-q by default) end the attach without touching stdin.
         let cut = -1;
@@ -651,28 +669,26 @@ export class ContainerService {
         }
         if (cut >= 0) {
           const before = chunk.subarray(0, Math.max(0, cut + 1 - keys.length));
-          if (before.length) pending.push(before);
-          const w = await connecting;
-          for (const p of pending.splice(0)) await w?.write(p);
-          w?.close();
-          detached(true);
-          ac.abort();
-          return;
+          if (before.length) send(before);
+          detachedByKeys = true;
+          break;
         }
-        if (!writer) { pending.push(chunk); void connecting.then(async (w) => { for (const p of pending.splice(0)) await w?.write(p).catch(() => {}); }); continue; }
-        await writer.write(chunk).catch(() => {});
+        send(chunk);
+        if (queued > 1 << 20) await queue; // backpressure: at most 1 MiB in flight
       }
-      this.d.log('debug', `stdin of ${c.id}: client closed its input`);
-      const w = await connecting;
-      for (const p of pending.splice(0)) await w?.write(p).catch(() => {});
-      // Client closed its stdin: close the container's stdin (conmon does, for StdinOnce).
-      if (c.config.StdinOnce) w?.close(); else w?.close();
     } catch (e) {
       this.d.log('debug', `stdin of ${c.id} ended: ${(e as Error).message}`);
-      writer?.close();
-    } finally {
-      detached(false);
     }
+    await queue;
+    const w = await connecting;
+    if (detachedByKeys) {
+      detached(true);
+      ac.abort();
+    }
+    // The client closed its input (or detached): close our end; conmon then closes the
+    // container's stdin unless it runs with --leave-stdin-open (no StdinOnce).
+    w?.close();
+    detached(false);
   }
 
   // ---- prune ----
@@ -740,8 +756,10 @@ export function mergeConfig(body: ContainerCreateBody, img: ContainerConfigWire)
   // Env: image first, request overrides by key.
   const env = [...(img.Env ?? [])];
   for (const kv of body.Env ?? []) {
-    const key = kv.includes('=') ? kv.slice(0, kv.indexOf('=')) : kv;
+    const eq = kv.indexOf('=');
+    const key = eq >= 0 ? kv.slice(0, eq) : kv;
     const i = env.findIndex((e) => e.startsWith(`${key}=`) || e === key);
+    if (eq < 0) { if (i >= 0) env.splice(i, 1); continue; } // a bare KEY unsets it
     if (i >= 0) env[i] = kv; else env.push(kv);
   }
   c.Env = env.length ? env : (body.Env ?? img.Env ?? null);

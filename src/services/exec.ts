@@ -51,7 +51,7 @@ export class ExecService {
   create(ref: string, body: ExecCreateBody): string {
     const c = this.d.containers.get(ref);
     if (!isRunning(c)) throw conflict(`Container ${c.id} is not running`);
-    if (c.state.status === 'paused') throw conflict(`Container ${c.id} is paused, unpause the container before exec`);
+    if (c.state.status === 'paused') throw conflict(`Container ${ref} is paused, unpause the container before exec`);
     if (!body.Cmd || body.Cmd.length === 0) throw invalidArgument('No exec command specified');
     for (const e of body.Env ?? []) if (e === '' || e.startsWith('=')) throw invalidArgument(`invalid environment variable: ${e}`);
     const id = randomBytes(32).toString('hex');

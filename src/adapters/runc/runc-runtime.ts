@@ -44,24 +44,40 @@ export class RuncRuntime implements OciRuntime {
     const buf = Buffer.alloc(16);
     let got = 0;
     const deadline = Date.now() + 10_000;
+    let polls = 0;
     try {
       for (;;) {
+        let n: number;
         try {
-          const n = readSync(fd, buf, 0, buf.length, null);
-          if (n === 0) break; // writer closed (after writing), or never existed
-          got += n;
+          n = readSync(fd, buf, 0, buf.length, null);
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
-          if (Date.now() > deadline) throw new EngineError('internal', 'timed out starting the container process');
-          await new Promise((r) => setTimeout(r, 1));
+          n = -1; // a writer is there; its byte is not yet
         }
+        if (n > 0) { got += n; continue; }
+        if (n === 0 && got > 0) break; // runc init wrote its byte and closed: it runs
+        // EOF without a byte: runc init has not opened its end yet (it does so after
+        // `runc create` returned), or it died. Wait, checking now and then that it lives.
+        if (Date.now() > deadline) throw new EngineError('internal', 'timed out starting the container process');
+        if (n === 0 && ++polls % 50 === 0 && !(await this.initAlive(fifo))) throw new EngineError('internal', 'container process is already dead');
+        await new Promise((r) => setTimeout(r, 1));
       }
     } finally {
       closeSync(fd);
     }
-    if (got === 0) throw new EngineError('internal', 'container process is already dead');
     unlinkSync(fifo);
     return true;
+  }
+
+  /** Whether the init process named in the state next to `fifo` is alive. */
+  private async initAlive(fifo: string): Promise<boolean> {
+    try {
+      const state = JSON.parse(await readFile(join(fifo, '..', 'state.json'), 'utf8')) as { init_process_pid?: number; init_process_start?: number };
+      const pid = state.init_process_pid ?? 0;
+      return pid > 0 && (await processStartTime(pid)) === state.init_process_start;
+    } catch {
+      return false;
+    }
   }
 
   async kill(rt: RuntimeConfig, id: string, signal: number, all = false): Promise<void> {

@@ -66,18 +66,18 @@ export function resolveUser(spec: string, files: { passwd?: string; group?: stri
       gid = g.gid;
     }
   }
-  const additional = new Set<number>();
-  if (groupPart === undefined && name && groups) for (const g of groups) if (g.members.includes(name) && g.gid !== gid) additional.add(g.gid);
+  // moby lists the primary group first, then the groups naming the user, then --group-add.
+  const additional: number[] = [gid];
+  if (groupPart === undefined && name && groups) for (const g of groups) if (g.members.includes(name)) additional.push(g.gid);
   for (const ga of groupAdd) {
-    if (isNumeric(ga)) additional.add(Number(ga));
+    if (isNumeric(ga)) additional.push(Number(ga));
     else {
       const g = groups?.find((x) => x.name === ga);
       if (!g) throw invalidArgument(`Unable to find group ${ga}: no matching entries in group file`);
-      additional.add(g.gid);
+      additional.push(g.gid);
     }
   }
-  const user: User = { uid, gid };
-  if (additional.size) user.additionalGids = [...additional];
+  const user: User = { uid, gid, additionalGids: additional };
   return { user, home: home || '/' };
 }
 

@@ -33,7 +33,9 @@ export function imageRoutes(r: Router, d: ImageRoutesDeps): void {
       if (sinceT !== undefined && (img.config.created ?? '') <= sinceT) return false;
       return true;
     }).sort((a, b) => ((a.config.created ?? '') < (b.config.created ?? '') ? 1 : -1));
-    sendJson(ctx, 200, out.map((img) => imageSummary(img, images.tagsOf(img.id), images.containersUsing(img.id).total)));
+    // With a reference filter docker lists only the matching names of each image.
+    const shownTags = (id: string): string[] => images.tagsOf(id).filter((t) => !refs || refs.some((p) => refMatch(t, p)));
+    sendJson(ctx, 200, out.map((img) => imageSummary(img, shownTags(img.id), images.containersUsing(img.id).total)));
   });
 
   r.get('/images/*name/json', async (ctx) => {
