@@ -62,7 +62,7 @@ test('buildSpec() matches the golden spec for `docker run -it -u nobody -w /tmp 
   );
   // The parts Docker users look at, asserted in the open before the golden comparison.
   assert.deepEqual(spec.process.args, ['sh']);
-  assert.deepEqual(spec.process.user, { uid: 65534, gid: 65534 });
+  assert.deepEqual(spec.process.user, { uid: 65534, gid: 65534, additionalGids: [65534] });
   assert.equal(spec.process.cwd, '/tmp');
   assert.equal(spec.process.terminal, true);
   assert.deepEqual(spec.process.env, [

@@ -43,36 +43,37 @@ test('parseGroup() reads members lists', () => {
 });
 
 test('resolveUser() with no user is root with root\'s home and its supplementary groups', () => {
-  // busybox: `docker run busybox id` → groups=0(root),10(wheel)
-  assert.deepEqual(resolveUser('', files), { user: { uid: 0, gid: 0, additionalGids: [10] }, home: '/root' });
+  // busybox: `docker run busybox id` → groups=0(root),10(wheel). moby's getUser lists the
+  // primary gid first, then the groups naming the user, then --group-add.
+  assert.deepEqual(resolveUser('', files), { user: { uid: 0, gid: 0, additionalGids: [0, 10] }, home: '/root' });
 });
 
 test('resolveUser() with no user and no passwd file is uid 0 in /', () => {
-  assert.deepEqual(resolveUser('', {}), { user: { uid: 0, gid: 0 }, home: '/' });
+  assert.deepEqual(resolveUser('', {}), { user: { uid: 0, gid: 0, additionalGids: [0] }, home: '/' });
 });
 
 test('resolveUser() resolves a name to its uid, primary gid, home and supplementary groups', () => {
-  assert.deepEqual(resolveUser('app', files), { user: { uid: 1000, gid: 1000, additionalGids: [10, 50] }, home: '/home/app' });
-  assert.deepEqual(resolveUser('nobody', files), { user: { uid: 65534, gid: 65534 }, home: '/home' });
+  assert.deepEqual(resolveUser('app', files), { user: { uid: 1000, gid: 1000, additionalGids: [1000, 10, 50] }, home: '/home/app' });
+  assert.deepEqual(resolveUser('nobody', files), { user: { uid: 65534, gid: 65534, additionalGids: [65534] }, home: '/home' });
 });
 
 test('resolveUser() resolves a numeric uid through passwd when it is listed', () => {
-  assert.deepEqual(resolveUser('1000', files), { user: { uid: 1000, gid: 1000, additionalGids: [10, 50] }, home: '/home/app' });
+  assert.deepEqual(resolveUser('1000', files), { user: { uid: 1000, gid: 1000, additionalGids: [1000, 10, 50] }, home: '/home/app' });
 });
 
 test('resolveUser() accepts a numeric uid that passwd does not list, with gid 0 and home /', () => {
-  assert.deepEqual(resolveUser('4242', files), { user: { uid: 4242, gid: 0 }, home: '/' });
-  assert.deepEqual(resolveUser('4242', {}), { user: { uid: 4242, gid: 0 }, home: '/' });
+  assert.deepEqual(resolveUser('4242', files), { user: { uid: 4242, gid: 0, additionalGids: [0] }, home: '/' });
+  assert.deepEqual(resolveUser('4242', {}), { user: { uid: 4242, gid: 0, additionalGids: [0] }, home: '/' });
 });
 
 test('resolveUser() takes uid:gid literally', () => {
-  assert.deepEqual(resolveUser('4242:4343', files), { user: { uid: 4242, gid: 4343 }, home: '/' });
-  assert.deepEqual(resolveUser('1000:50', files), { user: { uid: 1000, gid: 50 }, home: '/home/app' });
+  assert.deepEqual(resolveUser('4242:4343', files), { user: { uid: 4242, gid: 4343, additionalGids: [4343] }, home: '/' });
+  assert.deepEqual(resolveUser('1000:50', files), { user: { uid: 1000, gid: 50, additionalGids: [50] }, home: '/home/app' });
 });
 
 test('resolveUser() resolves name:group through both files, without supplementary groups', () => {
-  assert.deepEqual(resolveUser('app:docker', files), { user: { uid: 1000, gid: 999 }, home: '/home/app' });
-  assert.deepEqual(resolveUser('0:users', files), { user: { uid: 0, gid: 100 }, home: '/root' });
+  assert.deepEqual(resolveUser('app:docker', files), { user: { uid: 1000, gid: 999, additionalGids: [999] }, home: '/home/app' });
+  assert.deepEqual(resolveUser('0:users', files), { user: { uid: 0, gid: 100, additionalGids: [100] }, home: '/root' });
 });
 
 test('resolveUser() falls back to / for an empty home field', () => {
@@ -91,9 +92,8 @@ test('resolveUser() rejects an unknown group name with runc\'s message', () => {
 });
 
 test('resolveUser() adds --group-add groups by name and number after the listed ones', () => {
-  assert.deepEqual(resolveUser('app', files, ['docker', '4000']).user, { uid: 1000, gid: 1000, additionalGids: [10, 50, 999, 4000] });
-  assert.deepEqual(resolveUser('4242:4343', files, ['users']).user, { uid: 4242, gid: 4343, additionalGids: [100] });
-  assert.deepEqual(resolveUser('app', files, ['wheel']).user.additionalGids, [10, 50], 'no duplicates');
+  assert.deepEqual(resolveUser('app', files, ['docker', '4000']).user, { uid: 1000, gid: 1000, additionalGids: [1000, 10, 50, 999, 4000] });
+  assert.deepEqual(resolveUser('4242:4343', files, ['users']).user, { uid: 4242, gid: 4343, additionalGids: [4343, 100] });
 });
 
 test('resolveUser() rejects an unknown --group-add group with moby\'s message', () => {
