@@ -75,10 +75,15 @@ export interface Engine {
   ok(args: string[], opts?: DockerOpts): Promise<string>;
   /** Starts a long-running docker CLI process. */
   spawn(args: string[], opts?: { env?: Record<string, string> }): DockerProc;
+  /** Starts a long-running docker CLI process under a pty (`script -qec`); output has CRLFs. */
+  spawnTty(args: string[], opts?: { env?: Record<string, string>; size?: [number, number] }): DockerProc;
   /** The docker argv (with -H and --network none where needed) as one shell-quoted string. */
   cmdline(args: string[]): string;
-  /** Runs `docker ARGS` under a pty (util-linux `script -qec`), for -t tests. */
-  dockerTty(args: string[], opts?: DockerOpts): Promise<DockerResult>;
+  /**
+   * Runs `docker ARGS` under a pty (util-linux `script -qec`), for -t tests. `size` sets the
+   * pty's rows and columns first (`stty rows R cols C`), so the CLI sends resizes.
+   */
+  dockerTty(args: string[], opts?: DockerOpts & { size?: [number, number] }): Promise<DockerResult>;
   /** A unique container name with the `it-` prefix, removed by cleanup(). */
   name(hint: string): string;
   /** Registers an id or name to be force-removed by cleanup(). */
@@ -341,6 +346,12 @@ function cliEnv(configDir: string, extra?: Record<string, string>): NodeJS.Proce
   return env;
 }
 
+/** The shell line `script -qec` runs for a docker command under a pty. */
+function ttyLine(host: string, configDir: string, args: string[], size?: [number, number]): string {
+  const stty = size ? `stty rows ${size[0]} cols ${size[1]}; ` : '';
+  return `${stty}DOCKER_CONFIG=${shq(configDir)} ${['docker', '-H', host, ...args].map(shq).join(' ')}`;
+}
+
 /** Inserts `--network none` after the run/create verb when PIER_TEST_NETWORK_NONE=1. */
 function withNetwork(args: string[]): string[] {
   if (!networkNone) return args;
@@ -352,9 +363,11 @@ function withNetwork(args: string[]): string[] {
   return [...args.slice(0, i + 1), '--network', 'none', ...args.slice(i + 1)];
 }
 
-function makeProc(host: string, configDir: string, args: string[], env?: Record<string, string>): DockerProc {
+function makeProc(host: string, configDir: string, args: string[], env?: Record<string, string>, tty?: { size?: [number, number] }): DockerProc {
   const t0 = Date.now();
-  const p = spawn('docker', ['-H', host, ...args], { env: cliEnv(configDir, env), stdio: ['pipe', 'pipe', 'pipe'] });
+  const p = tty
+    ? spawn('script', ['-qec', ttyLine(host, configDir, args, tty.size), '/dev/null'], { env: cliEnv(configDir, { TERM: 'xterm', ...env }), stdio: ['pipe', 'pipe', 'pipe'] })
+    : spawn('docker', ['-H', host, ...args], { env: cliEnv(configDir, env), stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   const listeners = new Set<() => void>();
@@ -540,9 +553,10 @@ export async function startPierd(opts: StartOpts = {}): Promise<Engine> {
       return r.stdout.trim();
     },
     spawn: (args, o) => makeProc(host, configDir, withNetwork(args), o?.env),
+    spawnTty: (args, o) => makeProc(host, configDir, withNetwork(args), o?.env, { size: o?.size }),
     cmdline: (args) => ['docker', '-H', host, ...withNetwork(args)].map(shq).join(' '),
     async dockerTty(args, o = {}) {
-      const line = `DOCKER_CONFIG=${shq(configDir)} ${['docker', '-H', host, ...withNetwork(args)].map(shq).join(' ')}`;
+      const line = ttyLine(host, configDir, withNetwork(args), o.size);
       const t0 = Date.now();
       return new Promise((res, rej) => {
         const p = spawn('script', ['-qec', line, '/dev/null'], { env: cliEnv(configDir, { TERM: 'xterm', ...o.env }), stdio: ['pipe', 'pipe', 'pipe'] });

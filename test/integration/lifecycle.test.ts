@@ -51,7 +51,7 @@ describe('container lifecycle', { skip: requires(...engineRequirements) }, () =>
   it('start -a -i passes stdin', async () => {
     const n = h.name('startai');
     await h.ok(['create', '-i', '--name', n, h.image, 'sh', '-c', 'read l; echo "got:$l"']);
-    const r = await h.docker(['start', '-a', '-i', n], { input: 'hi\n' });
+    const r = await h.docker(['start', '-a', '-i', n], { input: 'hi\n', timeout: 15_000 });
     assert.deepEqual([r.code, r.stdout], [0, 'got:hi\n']);
   });
 
@@ -317,6 +317,32 @@ describe('container lifecycle', { skip: requires(...engineRequirements) }, () =>
     const r = await p.exited;
     assert.equal(r.code, 4);
     assert.equal(r.stdout, 'got:hi\n');
+  });
+
+  it('attach -t detaches on ctrl-p ctrl-q and the container keeps running', { skip: requires('script') }, async () => {
+    const n = h.name('detach');
+    await h.ok(['run', '-dit', '--name', n, h.image, 'sh']);
+    const pid = (await inspect(h, n)).State.Pid;
+    const p = h.spawnTty(['attach', n]);
+    // a first command proves the CLI is attached (and its terminal raw, so ctrl-q is no XON)
+    p.write('echo re""ady\n');
+    await p.waitForOutput('ready\r\n');
+    p.write('\x10\x11');
+    const r = await Promise.race([p.exited, new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`attach did not detach: ${JSON.stringify(p.stdout)}`)), 10_000))]);
+    p.closeStdin();
+    // (docker CLI 28 reports the detach as an error: exit 1)
+    assert.ok(r.code === 0 || r.code === 1, `exit ${r.code}: ${r.stdout}`);
+    assert.match(r.stdout, /read escape sequence/);
+    assert.equal(await fmt(h, n, '{{.State.Status}} {{.State.Pid}}'), `running ${pid}`);
+    // and it can be attached again
+    const p2 = h.spawnTty(['attach', n]);
+    p2.write('echo ag""ain\n');
+    await p2.waitForOutput('again\r\n');
+    p2.write('exit 3\n');
+    const r2 = await p2.exited;
+    p2.closeStdin();
+    assert.equal(r2.code, 3, r2.stdout);
+    assert.equal(await fmt(h, n, '{{.State.Status}} {{.State.ExitCode}}'), 'exited 3');
   });
 
   it('attach --no-stdin follows output until exit; attach to a stopped container fails', async () => {

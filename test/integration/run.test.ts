@@ -84,13 +84,13 @@ describe('docker run', { skip: requires(...engineRequirements) }, () => {
   });
 
   it('-i passes piped stdin and closes it at EOF', async () => {
-    const r = await h.docker(['run', '-i', '--rm', '--name', h.name('stdin'), h.image, 'sh', '-c', 'cat; echo end'], { input: 'line1\nline2\n' });
+    const r = await h.docker(['run', '-i', '--rm', '--name', h.name('stdin'), h.image, 'sh', '-c', 'cat; echo end'], { input: 'line1\nline2\n', timeout: 15_000 });
     assert.deepEqual([r.code, r.stdout, r.stderr], [0, 'line1\nline2\nend\n', '']);
   });
 
   it('-i carries a large stdin intact', async () => {
     const data = Buffer.alloc(1 << 20, 'abcdefghijklmnopqrstuvwxyz0123456789\n');
-    const r = await h.docker(['run', '-i', '--rm', '--name', h.name('bigstdin'), h.image, 'sh', '-c', 'wc -c; echo done'], { input: data });
+    const r = await h.docker(['run', '-i', '--rm', '--name', h.name('bigstdin'), h.image, 'sh', '-c', 'wc -c; echo done'], { input: data, timeout: 15_000 });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.stdout.split('\n').map((s) => s.trim()), [String(1 << 20), 'done', '']);
   });
@@ -111,6 +111,23 @@ describe('docker run', { skip: requires(...engineRequirements) }, () => {
     const r = await h.dockerTty(['run', '-it', '--rm', h.image, 'sh', '-c', 'read l; echo "got:$l:$TERM"'], { input: 'abc\n' });
     assert.equal(r.code, 0, r.stdout);
     assert.match(r.stdout, /got:abc:xterm\r\n/);
+  });
+
+  it('-it sizes the container\'s terminal like the client\'s', { skip: requires('script') }, async () => {
+    // the size arrives with the resize call after start: poll for it inside the container
+    const r = await h.dockerTty(['run', '-it', '--rm', h.image, 'sh', '-c',
+      'while ! s=$(stty size 2>/dev/null) || [ -z "$s" ] || [ "$s" = "0 0" ]; do sleep 0.05; done; echo "$s"'], { size: [40, 120] });
+    assert.equal(r.code, 0, r.stdout);
+    assert.match(r.stdout, /^40 120\r+\n$/);
+  });
+
+  it('the CLI proxies SIGTERM to a foreground container (sig-proxy)', async () => {
+    const n = h.name('sigproxy');
+    const p = h.spawn(['run', '--name', n, h.image, 'sh', '-c', "trap 'echo got-term; exit 9' TERM; echo ready; while :; do sleep 0.1; done"]);
+    await p.waitForOutput('ready\n');
+    p.proc.kill('SIGTERM');
+    const r = await p.exited;
+    assert.deepEqual([r.code, r.stdout], [9, 'ready\ngot-term\n']);
   });
 
   it('-e and --env-file set the environment; defaults are PATH, HOSTNAME, HOME', async () => {
