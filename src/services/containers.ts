@@ -75,9 +75,14 @@ export class ContainerService {
 
   constructor(private readonly d: ContainerServiceDeps) {
     d.images.containersUsing = (imageId) => {
-      let running = 0, total = 0;
-      for (const c of this.containers.values()) if (c.imageId === imageId) { total++; if (isRunning(c)) running++; }
-      return { running, total };
+      let running = 0, total = 0, example: string | undefined, runningExample: string | undefined;
+      for (const c of this.containers.values()) {
+        if (c.imageId !== imageId) continue;
+        total++;
+        example ??= c.id;
+        if (isRunning(c)) { running++; runningExample ??= c.id; }
+      }
+      return { running, total, example, runningExample };
     };
   }
 

@@ -32,7 +32,7 @@ export class ImageService {
   /** canonical `domain/path:tag` → image ID */
   private tags: Record<string, string> = {};
   /** Answers how many containers use an image (set by the container service). */
-  containersUsing: (imageId: string) => { running: number; total: number } = () => ({ running: 0, total: 0 });
+  containersUsing: (imageId: string) => { running: number; total: number; example?: string; runningExample?: string } = () => ({ running: 0, total: 0 });
 
   constructor(private readonly d: ImageServiceDeps) {}
 
@@ -168,11 +168,14 @@ export class ImageService {
     if (byId && myTags.length > 1 && !opts.force) {
       throw conflict(`conflict: unable to delete ${img.id.slice(7, 19)} (must be forced) - image is referenced in multiple repositories`);
     }
-    if (usage.total > 0 && !opts.force) {
-      throw conflict(`conflict: unable to delete ${byId ? img.id.slice(7, 19) : input} (must be forced) - image is being used by stopped container`);
+    const short = img.id.slice(7, 19);
+    if (usage.running > 0 && (byId || opts.force)) {
+      throw conflict(`conflict: unable to delete ${short} (cannot be forced) - image is being used by running container ${usage.runningExample!.slice(0, 12)}`);
     }
-    if (usage.running > 0) {
-      throw conflict(`conflict: unable to delete ${img.id.slice(7, 19)} (cannot be forced) - image is being used by running container`);
+    if (usage.total > 0 && !opts.force) {
+      if (byId) throw conflict(`conflict: unable to delete ${short} (must be forced) - image is being used by stopped container ${usage.example!.slice(0, 12)}`);
+      const ref = familiarString(withDefaultTag(parseReference(input)));
+      throw conflict(`conflict: unable to remove repository reference "${ref}" (must force) - container ${usage.example!.slice(0, 12)} is using its referenced image ${short}`);
     }
     if (this.list().some((i) => i.parent === img.id)) {
       throw conflict(`conflict: unable to delete ${img.id.slice(7, 19)} (cannot be forced) - image has dependent child images`);
