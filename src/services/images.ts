@@ -111,15 +111,55 @@ export class ImageService {
     this.d.events.publish({ type: 'image', action: 'tag', actorId: image.id, attributes: { name: familiarString(target) } });
   }
 
+  /**
+   * Adds one layer: the (possibly compressed) tar is stored uncompressed in the content
+   * store (its digest is the diff ID, checked against `expectedDiffId` when given) and
+   * unpacked once on top of `parentChain`. Idempotent: a layer already unpacked is reused.
+   */
+  async addLayer(tar: AsyncIterable<Buffer>, parentChain: string | undefined, expectedDiffId?: string): Promise<{ diffId: string; chainId: string; size: number }> {
+    const { digest: diffId } = await this.d.content.ingest(this.d.decompress(tar), expectedDiffId ? { digest: expectedDiffId } : {});
+    const chainId = parentChain === undefined ? diffId : sha256(`${parentChain} ${diffId}`);
+    if (!(await this.d.snapshotter.hasLayer(chainId))) await this.d.snapshotter.applyLayer(chainId, parentChain, this.d.readBlob(diffId));
+    return { diffId, chainId, size: await this.d.snapshotter.layerSize(chainId) };
+  }
+
+  /**
+   * Records an image whose layers were added with addLayer: stores the config bytes as
+   * given (their digest is the image ID, so loaded and pulled images keep Docker's IDs),
+   * the record and the tags. Throws invalid-argument when a layer is missing.
+   */
+  async addImage(opts: { config: Buffer | ImageConfigFile; tags?: Reference[]; parent?: string; repoDigests?: string[]; event?: { action: string; name?: string } }): Promise<ImageRecord> {
+    const bytes = Buffer.isBuffer(opts.config) ? opts.config : Buffer.from(JSON.stringify(opts.config));
+    let config: ImageConfigFile;
+    try { config = JSON.parse(bytes.toString('utf8')) as ImageConfigFile; } catch { throw invalidArgument('invalid image config: not JSON'); }
+    if (!config.rootfs || !Array.isArray(config.rootfs.diff_ids)) throw invalidArgument('invalid image config: no rootfs.diff_ids');
+    const chain = chainIds(config.rootfs.diff_ids);
+    let size = 0;
+    for (const c of chain) {
+      if (!(await this.d.snapshotter.hasLayer(c))) throw invalidArgument(`layer ${c} of the image is missing`);
+      size += await this.d.snapshotter.layerSize(c);
+    }
+    const id = await this.d.content.put(bytes);
+    const prev = this.images.get(id);
+    const img: ImageRecord = {
+      id, config, size,
+      parent: opts.parent ?? prev?.parent ?? '',
+      repoDigests: [...new Set([...(prev?.repoDigests ?? []), ...(opts.repoDigests ?? [])])],
+    };
+    await this.d.store.saveImage(img);
+    this.images.set(id, img);
+    if (opts.tags?.length) {
+      for (const t of opts.tags) this.tags[canonicalString(t)] = id;
+      await this.d.store.saveTags(this.tags);
+    }
+    if (opts.event) this.d.events.publish({ type: 'image', action: opts.event.action, actorId: id, attributes: { name: opts.event.name ?? id } });
+    return img;
+  }
+
   /** POST /images/create?fromSrc=-: one layer from a rootfs tarball. */
   async importTarball(opts: { tar: AsyncIterable<Buffer>; ref?: Reference; message?: string; changes?: string[]; source?: string }): Promise<string> {
     const baseConfig: ContainerConfigWire = applyChanges({}, opts.changes ?? []);
-    const { digest: diffId, size: tarSize } = await this.d.content.ingest(this.d.decompress(opts.tar));
-    const chainId = diffId;
-    let size = tarSize;
-    if (!(await this.d.snapshotter.hasLayer(chainId))) {
-      size = (await this.d.snapshotter.applyLayer(chainId, undefined, this.d.readBlob(diffId))).size;
-    }
+    const { diffId } = await this.addLayer(opts.tar, undefined);
     const created = new Date().toISOString();
     const config: ImageConfigFile = {
       architecture: hostArch(),
@@ -130,18 +170,8 @@ export class ImageService {
       history: [{ created, comment: opts.message || `Imported from ${opts.source ?? '-'}` }],
     };
     if (opts.message) config.comment = opts.message;
-    const bytes = Buffer.from(JSON.stringify(config));
-    const id = await this.d.content.put(bytes);
-    const img: ImageRecord = { id, config, size, parent: '', repoDigests: [] };
-    if (sha256(bytes) !== id) throw new Error('content store digest mismatch');
-    await this.d.store.saveImage(img);
-    this.images.set(id, img);
-    if (opts.ref) {
-      this.tags[canonicalString(opts.ref)] = id;
-      await this.d.store.saveTags(this.tags);
-    }
-    this.d.events.publish({ type: 'image', action: 'import', actorId: id, attributes: { name: id } });
-    return id;
+    const img = await this.addImage({ config, tags: opts.ref ? [opts.ref] : [], event: { action: 'import' } });
+    return img.id;
   }
 
   /** DELETE /images/{name}: untag, or delete when the last reference goes (docker rmi). */
@@ -197,19 +227,20 @@ export class ImageService {
     return out;
   }
 
-  /** Removes layers and blobs no image references any more. */
-  async collectLayers(): Promise<void> {
-    const keep = new Set<string>();
-    for (const i of this.images.values()) for (const c of this.chainOf(i)) keep.add(c);
+  /**
+   * Removes unpacked layers and blobs no image references any more. `extraBlobs` (manifests
+   * the registry code keeps) and the layers of `keepChains` (containers' images) stay.
+   */
+  async collectLayers(keepChains: Iterable<string> = []): Promise<void> {
+    const keep = new Set<string>(keepChains);
     const used = new Set<string>();
-    for (const i of this.images.values()) for (const d of i.config.rootfs.diff_ids) used.add(d);
-    for (const i of this.images.values()) used.add(i.id);
-    const all = await (this.d.content as ContentStore & { list?: () => Promise<string[]> }).list?.() ?? [];
-    for (const digest of all) {
-      if (used.has(digest)) continue;
-      await this.d.content.remove(digest);
-      if (!keep.has(digest)) await this.d.snapshotter.removeLayer(digest);
+    for (const i of this.images.values()) {
+      for (const c of this.chainOf(i)) keep.add(c);
+      for (const d of i.config.rootfs.diff_ids) used.add(d);
+      used.add(i.id);
     }
+    for (const digest of await this.d.content.list()) if (!used.has(digest)) await this.d.content.remove(digest);
+    for (const chain of await this.d.snapshotter.listLayers()) if (!keep.has(chain)) await this.d.snapshotter.removeLayer(chain);
   }
 }
 

@@ -3,7 +3,7 @@
  * overlay expects them), joined for a container by an overlay mount whose lower dirs are
  * the image's layers and whose upper dir is the container's own.
  */
-import { lstat, mkdir, readFile, rename, rm, writeFile, stat } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readdir, rename, rm, writeFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Snapshotter } from '../../core/ports/index.js';
@@ -60,6 +60,10 @@ export class OverlaySnapshotter implements Snapshotter {
 
   async layerSize(chainId: string): Promise<number> {
     return Number(await readFile(join(this.layerDir(chainId), 'size'), 'utf8').catch(() => '0'));
+  }
+
+  async listLayers(): Promise<string[]> {
+    return (await readdir(join(this.root, 'layers'))).filter((n) => /^[a-f0-9]{64}$/.test(n)).map((n) => `sha256:${n}`);
   }
 
   async removeLayer(chainId: string): Promise<void> {

@@ -29,6 +29,7 @@ export interface ContentStore {
   ingest(data: AsyncIterable<Buffer>, expected?: { digest?: string; size?: number }): Promise<{ digest: string; size: number }>;
   put(data: Buffer): Promise<string>;
   has(digest: string): Promise<boolean>;
+  list(): Promise<string[]>;
   path(digest: string): string;
   remove(digest: string): Promise<void>;
 }
@@ -43,6 +44,10 @@ export interface ContentStore {
  */
 export interface Snapshotter {
   hasLayer(chainId: string): Promise<boolean>;
+  /** Bytes of the files in one layer (as unpacked). */
+  layerSize(chainId: string): Promise<number>;
+  /** Chain IDs of all unpacked layers. */
+  listLayers(): Promise<string[]>;
   applyLayer(chainId: string, parentChainId: string | undefined, tar: AsyncIterable<Buffer>): Promise<{ size: number }>;
   removeLayer(chainId: string): Promise<void>;
   prepare(key: string): Promise<void>;
