@@ -102,3 +102,38 @@ export interface LogReader {
   /** The last `n` lines. */
   tail(path: string, n: number): Promise<{ lines: Buffer[]; end: number }>;
 }
+
+/** Credentials for one registry, as the CLI sends them in X-Registry-Auth. */
+export interface RegistryCredentials { username?: string; password?: string; identitytoken?: string; registrytoken?: string }
+
+/** One repository of one registry (`127.0.0.1:5000` + `team/app`), with the credentials to use. */
+export interface RegistryRepo { domain: string; path: string; auth?: RegistryCredentials }
+
+export interface RemoteManifest { digest: string; mediaType: string; bytes: Buffer }
+
+/**
+ * An OCI distribution registry seen from the client side (issue 4). The adapter does the
+ * `/v2/` probe, Bearer/Basic auth, TLS or plain HTTP, retries and Range resumes; every blob it
+ * streams is verified against its digest before the stream ends (a mismatch throws).
+ */
+export interface RegistryRemote {
+  /** Fetches a manifest or index by tag or digest; not-found / unauthenticated errors in Docker's words. */
+  getManifest(repo: RegistryRepo, reference: string): Promise<RemoteManifest>;
+  /** A blob's bytes, verified while streaming; `onBytes` sees the running count. */
+  openBlob(repo: RegistryRepo, digest: string, opts?: { size?: number; onBytes?: (n: number) => void }): AsyncIterable<Buffer>;
+  hasBlob(repo: RegistryRepo, digest: string): Promise<boolean>;
+  /** Cross-repository mount; false when the registry answered with an upload instead. */
+  mountBlob(repo: RegistryRepo, digest: string, fromPath: string): Promise<boolean>;
+  /** Uploads a stream whose digest is learnt while sending (POST, PATCH, PUT ?digest=). */
+  pushBlob(repo: RegistryRepo, data: AsyncIterable<Buffer>, digest: () => string): Promise<void>;
+  putManifest(repo: RegistryRepo, tag: string, mediaType: string, bytes: Buffer): Promise<string>;
+  /** Checks credentials against `/v2/` (and a token realm if the registry has one). */
+  login(domain: string, auth: RegistryCredentials): Promise<void>;
+  search(domain: string, term: string, limit: number, auth?: RegistryCredentials): Promise<Array<{ name: string; description: string; star_count: number; is_official: boolean; is_automated: boolean }>>;
+}
+
+/** compressed blob digest (per registry repository) ↔ diff ID, so pushes reuse what was pulled or pushed before. */
+export interface BlobDigestMap {
+  compressedFor(diffId: string): Promise<Array<{ digest: string; repo: string; size: number }>>;
+  record(diffId: string, entry: { digest: string; repo: string; size: number }): Promise<void>;
+}
