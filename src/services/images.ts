@@ -117,7 +117,10 @@ export class ImageService {
    * unpacked once on top of `parentChain`. Idempotent: a layer already unpacked is reused.
    */
   async addLayer(tar: AsyncIterable<Buffer>, parentChain: string | undefined, expectedDiffId?: string): Promise<{ diffId: string; chainId: string; size: number }> {
-    const { digest: diffId } = await this.d.content.ingest(this.d.decompress(tar), expectedDiffId ? { digest: expectedDiffId } : {});
+    // A blob already stored under the expected diff ID is that very layer: no second write.
+    const { digest: diffId } = expectedDiffId && (await this.d.content.has(expectedDiffId))
+      ? { digest: expectedDiffId }
+      : await this.d.content.ingest(this.d.decompress(tar), expectedDiffId ? { digest: expectedDiffId } : {});
     const chainId = parentChain === undefined ? diffId : sha256(`${parentChain} ${diffId}`);
     if (!(await this.d.snapshotter.hasLayer(chainId))) await this.d.snapshotter.applyLayer(chainId, parentChain, this.d.readBlob(diffId));
     return { diffId, chainId, size: await this.d.snapshotter.layerSize(chainId) };
@@ -225,6 +228,32 @@ export class ImageService {
     this.d.events.publish({ type: 'image', action: 'delete', actorId: img.id, attributes: { name: img.id } });
     await this.collectLayers();
     return out;
+  }
+
+  /** Unpacked bytes of one layer (history, system df). */
+  layerSize(chainId: string): Promise<number> {
+    return this.d.snapshotter.layerSize(chainId);
+  }
+
+  /** Chain IDs of every unpacked layer. */
+  listLayers(): Promise<string[]> {
+    return this.d.snapshotter.listLayers();
+  }
+
+  /**
+   * Removes the given blobs and layers unless an image references them: what a failed or
+   * finished load spooled but no image kept.
+   */
+  async discardUnreferenced(blobs: Iterable<string>, chains: Iterable<string> = []): Promise<void> {
+    const usedBlobs = new Set<string>();
+    const usedChains = new Set<string>();
+    for (const i of this.images.values()) {
+      usedBlobs.add(i.id);
+      for (const d of i.config.rootfs.diff_ids) usedBlobs.add(d);
+      for (const c of this.chainOf(i)) usedChains.add(c);
+    }
+    for (const b of new Set(blobs)) if (!usedBlobs.has(b)) await this.d.content.remove(b);
+    for (const c of new Set(chains)) if (!usedChains.has(c)) await this.d.snapshotter.removeLayer(c);
   }
 
   /**
