@@ -732,6 +732,30 @@ export class ContainerService {
     return { passwd: await read('etc/passwd'), group: await read('etc/group') };
   }
 
+  /**
+   * Runs `fn` with the container's root filesystem mounted (cp, export, commit), holding the
+   * container's lock so it cannot start, be cleaned up after an exit or be removed meanwhile.
+   * A running container's mount is used as it is; a stopped one is mounted at the same bundle
+   * path for the call and unmounted after (after a crash, restore's cleanup unmounts it).
+   * `mount: false` only takes the lock (commit reads the upper dir).
+   */
+  async withRootfs<T>(ref: string, fn: (rootfs: string, c: ContainerRecord) => Promise<T>, opts: { mount?: boolean } = {}): Promise<T> {
+    const c0 = this.get(ref);
+    return this.lock.run(c0.id, async () => {
+      const c = this.get(c0.id);
+      const rootfs = join(this.bundleDir(c.id), 'rootfs');
+      if (isRunning(c) || opts.mount === false) return fn(rootfs, c);
+      const img = this.d.images.find(c.imageId);
+      await mkdir(rootfs, { recursive: true, mode: 0o700 });
+      await this.d.snapshotter.mount(c.id, img ? this.d.images.chainOf(img) : chainIds(c.imageLayers), rootfs);
+      try {
+        return await fn(rootfs, c);
+      } finally {
+        await this.d.snapshotter.unmount(rootfs);
+      }
+    });
+  }
+
   recordExec(c: ContainerRecord, execId: string): void {
     c.execIds.push(execId);
   }
