@@ -5,6 +5,7 @@
 import type { ContainerRecord } from '../container/index.js';
 import type { ImageRecord } from '../image/index.js';
 import type { Spec, Process } from '../oci/index.js';
+import type { NetworkRecord } from '../network/index.js';
 
 /** Container records on disk: one small JSON file each, written atomically. */
 export interface ContainerStore {
@@ -136,4 +137,54 @@ export interface RegistryRemote {
 export interface BlobDigestMap {
   compressedFor(diffId: string): Promise<Array<{ digest: string; repo: string; size: number }>>;
   record(diffId: string, entry: { digest: string; repo: string; size: number }): Promise<void>;
+}
+
+// ---- networking (issue 6, docs/design/networking.md) ----
+
+/** Network records: one small JSON file each, written atomically. */
+export interface NetworkStore {
+  loadAll(): Promise<NetworkRecord[]>;
+  save(n: NetworkRecord): Promise<void>;
+  remove(id: string): Promise<void>;
+}
+
+/** One veth pair: `hostIf` on `bridge` in the host, `ifName` inside the namespace of `pid`. */
+export interface VethConfig { hostIf: string; bridge: string; pid: number; ifName: string; address: string; prefixLen: number; mac: string; mtu: number; defaultGateway?: string }
+
+/** The whole NAT/filter state of one daemon (its own nftables table), rebuilt as a unit. */
+export interface NetworkRules {
+  bridges: Array<{ name: string; subnet: string; internal: boolean }>;
+  ports: Array<{ proto: 'tcp' | 'udp' | 'sctp'; hostIp: string; hostPort: number; ip: string; port: number }>;
+}
+
+/** Host networking: bridges, veth pairs into a container's namespace, NAT and isolation rules. */
+export interface NetworkDriver {
+  /** Creates the bridge with its gateway address if missing (idempotent), and brings it up. */
+  ensureBridge(b: { name: string; gateway: string; prefixLen: number; mtu: number }): Promise<void>;
+  removeBridge(name: string): Promise<void>;
+  addVeth(v: VethConfig): Promise<void>;
+  removeLink(name: string): Promise<void>;
+  /** Host links whose names start with one of the prefixes. */
+  links(prefixes: string[]): Promise<string[]>;
+  applyRules(r: NetworkRules): Promise<void>;
+  removeRules(): Promise<void>;
+  /** Destination CIDRs of the host's IPv4 routes (to pick subnets nobody uses). */
+  hostRoutes(): Promise<string[]>;
+  /** Egress/ingress rate limit (bits per second) on a container's host-side veth; 0 removes it. */
+  shape(hostIf: string, rateBps: number): Promise<void>;
+}
+
+/** Holds published host ports (a listening socket per port), so conflicts fail at start. */
+export interface PortReserver {
+  /** Reserves the port (0 = an ephemeral one) and resolves with it; rejects with a conflict. */
+  reserve(proto: 'tcp' | 'udp' | 'sctp', hostIp: string, port: number): Promise<number>;
+  release(proto: 'tcp' | 'udp' | 'sctp', hostIp: string, port: number): void;
+}
+
+export type DnsAnswer = { addrs: string[] } | 'nxdomain' | 'forward';
+
+/** The embedded DNS server: one UDP socket per address, answers from `resolve`. */
+export interface DnsServer {
+  listen(ip: string, resolve: (client: string, name: string, type: number) => DnsAnswer): Promise<void>;
+  close(ip: string): Promise<void>;
 }
