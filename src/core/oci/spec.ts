@@ -32,7 +32,7 @@ export interface Spec {
   annotations?: Record<string, string>;
   linux: {
     namespaces: Array<{ type: string; path?: string }>;
-    resources?: { devices?: DeviceRule[]; memory?: Record<string, unknown>; cpu?: Record<string, unknown>; pids?: { limit: number } };
+    resources?: { devices?: DeviceRule[]; memory?: Record<string, unknown>; cpu?: Record<string, unknown>; pids?: { limit: number }; blockIO?: Record<string, unknown> };
     cgroupsPath?: string;
     maskedPaths?: string[];
     readonlyPaths?: string[];
