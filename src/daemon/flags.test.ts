@@ -14,8 +14,10 @@ function rejects(argv: string[], message: string): void {
 test('parseDaemonFlags() uses the documented defaults', () => {
   assert.deepEqual(parseDaemonFlags([]), {
     root: '/var/lib/pier', execRoot: '/run/pier', hosts: ['unix:///run/pier/pier.sock'], logLevel: 'info',
-    configFile: '/etc/pier/daemon.json', help: false, version: false,
+    configFile: '/etc/pier/daemon.json', insecureRegistries: [], registryCertsDir: '/etc/pier/certs.d', maxConcurrentDownloads: 3, help: false, version: false,
   });
+  assert.deepEqual(parseDaemonFlags(['--insecure-registry', 'r.example:5000', '--insecure-registry=10.0.0.0/8']).insecureRegistries, ['r.example:5000', '10.0.0.0/8']);
+  assert.equal(parseDaemonFlags(['--max-concurrent-downloads', '6']).maxConcurrentDownloads, 6);
 });
 
 test('parseDaemonFlags() takes values after the flag or after "="', () => {

@@ -9,6 +9,11 @@ export interface DaemonFlags {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   defaultRuntime?: string;
   configFile: string;
+  /** Registries reached without TLS verification or over plain HTTP (host[:port] or CIDR). */
+  insecureRegistries: string[];
+  /** Per-registry CA and client certificates: <dir>/<host[:port]>/{ca.crt,client.cert,client.key}. */
+  registryCertsDir: string;
+  maxConcurrentDownloads: number;
   help: boolean;
   version: boolean;
 }
@@ -23,14 +28,17 @@ Options:
       --exec-root string        Root directory for execution state files (default "/run/pier")
   -H, --host list               Daemon socket(s) to connect to (default unix:///run/pier/pier.sock)
   -h, --help                    Print usage
+      --insecure-registry list  Enable insecure registry communication
   -l, --log-level string        Set the logging level ("debug"|"info"|"warn"|"error") (default "info")
+      --max-concurrent-downloads int  Set the max concurrent downloads (default 3)
   -p, --pidfile string          Path to use for daemon PID file (default "<exec-root>/pierd.pid")
+      --registry-certs-dir string  Per-registry CA and client certificates (default "/etc/pier/certs.d")
       --root string             Root directory of persistent pier state (default "/var/lib/pier")
   -v, --version                 Print version information and quit
 `;
 
 export function parseDaemonFlags(argv: string[]): DaemonFlags {
-  const f: DaemonFlags = { root: '/var/lib/pier', execRoot: '/run/pier', hosts: [], logLevel: 'info', configFile: '/etc/pier/daemon.json', help: false, version: false };
+  const f: DaemonFlags = { root: '/var/lib/pier', execRoot: '/run/pier', hosts: [], logLevel: 'info', configFile: '/etc/pier/daemon.json', insecureRegistries: [], registryCertsDir: '/etc/pier/certs.d', maxConcurrentDownloads: 3, help: false, version: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const eq = a.indexOf('=');
@@ -54,6 +62,14 @@ export function parseDaemonFlags(argv: string[]): DaemonFlags {
       }
       case '--default-runtime': f.defaultRuntime = value(); break;
       case '--config-file': f.configFile = value(); break;
+      case '--insecure-registry': f.insecureRegistries.push(value()); break;
+      case '--registry-certs-dir': f.registryCertsDir = value(); break;
+      case '--max-concurrent-downloads': {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < 1) throw invalidArgument('invalid max concurrent downloads: must be a positive integer');
+        f.maxConcurrentDownloads = n;
+        break;
+      }
       case '-h': case '--help': f.help = true; break;
       case '-v': case '--version': f.version = true; break;
       default: throw invalidArgument(`unknown flag: ${name}`);

@@ -14,16 +14,22 @@ import { FsContentStore } from '../adapters/content-fs/index.js';
 import { FileLogReader } from '../adapters/logfile/index.js';
 import { JsonContainerStore, JsonImageStore } from '../adapters/metadata-json/index.js';
 import { OverlaySnapshotter } from '../adapters/overlay/index.js';
+import { HttpRegistryRemote, JsonBlobDigestMap } from '../adapters/registry-remote/index.js';
 import { RuncRuntime } from '../adapters/runc/index.js';
 import { ENGINE_VERSION } from '../api/index.js';
 import type { RuntimeConfig } from '../core/ports/index.js';
 import { errnoCode } from '../lib/errdefs.js';
 import { extractTar, maybeDecompress, readTar } from '../lib/tar/index.js';
-import { ContainerService, EventBus, ExecService, ImageService } from '../services/index.js';
+import { ContainerService, EventBus, ExecService, ImageArchiveService, ImageHousekeeping, ImageService, RestartManager } from '../services/index.js';
 import { parseDaemonFlags, USAGE } from './flags.js';
 import { Router } from './http/index.js';
 import { createApiServer, type Logger } from './http/index.js';
-import { containerRoutes, execRoutes, imageRoutes, systemRoutes } from './routes/index.js';
+import { registryRoutes } from './routes/index.js';
+import { RegistryPuller, RegistryPusher } from '../services/index.js';
+import { stat as statFile } from 'node:fs/promises';
+import { containerRoutes, execRoutes, imageExchangeRoutes, imageRoutes, systemRoutes } from './routes/index.js';
+import { dirSize } from '../lib/fs/index.js';
+import { hostArch } from '../services/index.js';
 
 const levels = { debug: 0, info: 1, warn: 2, error: 3 } as const;
 
@@ -133,6 +139,7 @@ async function main(): Promise<void> {
   });
   await mkdir(join(flags.execRoot, 'c'), { recursive: true, mode: 0o700 });
   await containers.restore();
+  new RestartManager(containers, events, log).start();
   const execs = new ExecService({ containers, monitor, logs, events, execRoot: join(flags.execRoot, 'x') });
 
   let engineId = '';
@@ -151,7 +158,24 @@ async function main(): Promise<void> {
     containers, images, driver: 'overlay2', upperDir: (id) => snapshotter.upperDir(id), containerDir: (id) => containerStore.dir(id),
   });
   execRoutes(router, execs);
-  imageRoutes(router, { images, driver: 'overlay2', layerDirs: (chain) => chain.map((c) => join(flags.root, 'snapshots', 'layers', c.replace('sha256:', ''), 'fs')) });
+  imageExchangeRoutes(router, {
+    archive: new ImageArchiveService({
+      images, content, arch: hostArch(),
+      readBlob: (digest) => createReadStream(content.path(digest), { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>,
+      blobSize: async (digest) => (await stat(content.path(digest))).size,
+    }),
+    housekeeping: new ImageHousekeeping(images), images, containers, log,
+    sizeRw: (c) => dirSize(snapshotter.upperDir(c.id)),
+  });
+  const remote = new HttpRegistryRemote({ insecure: flags.insecureRegistries, certsDir: flags.registryCertsDir, userAgent: `pier/${ENGINE_VERSION}` });
+  const digests = new JsonBlobDigestMap(join(flags.root, 'registry', 'digests.json'));
+  const readBlob = (digest: string): AsyncIterable<Buffer> => createReadStream(content.path(digest)) as AsyncIterable<Buffer>;
+  const { pull } = registryRoutes(router, {
+    remote,
+    puller: new RegistryPuller({ images, remote, snapshotter, digests, concurrency: flags.maxConcurrentDownloads }),
+    pusher: new RegistryPusher({ images, remote, digests, readBlob, blobSize: async (d) => (await statFile(content.path(d))).size }),
+  });
+  imageRoutes(router, { pull, images, driver: 'overlay2', layerDirs: (chain) => chain.map((c) => join(flags.root, 'snapshots', 'layers', c.replace('sha256:', ''), 'fs')) });
 
   const servers: Server[] = [];
   for (const host of flags.hosts) {

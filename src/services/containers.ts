@@ -363,6 +363,26 @@ export class ContainerService {
     if (c.hostConfig.AutoRemove) await this.remove(id, { force: true, volumes: true, internal: true }).catch((e) => this.d.log('warn', `auto-remove ${id}: ${(e as Error).message}`));
   }
 
+  /** Restart policy: the container waits for its backoff (`Restarting (n) … ago`). */
+  async markRestarting(id: string): Promise<boolean> {
+    const c = this.containers.get(id);
+    if (!c) return false;
+    return this.lock.run(id, async () => {
+      if (c.state.status !== 'exited' && c.state.status !== 'restarting') return false;
+      c.state.status = 'restarting';
+      await this.save(c);
+      return true;
+    });
+  }
+
+  /** Restart policy: start again unless the user stopped or removed it meanwhile. */
+  async restartByPolicy(id: string): Promise<void> {
+    const c = this.containers.get(id);
+    if (!c || c.state.status !== 'restarting') return;
+    c.restartCount++;
+    await this.start(id);
+  }
+
   private notifyWaiters(id: string): void {
     const l = this.liveOf(id);
     const ready = l.waiters.filter((w) => l.exits >= w.target);
@@ -407,6 +427,12 @@ export class ContainerService {
 
   async stop(ref: string, timeoutSec?: number, signal?: string): Promise<void> {
     const c = this.get(ref);
+    if (c.state.status === 'restarting') {
+      // Stopping a container waiting to restart cancels the restart.
+      await this.lock.run(c.id, async () => { c.state = { ...c.state, status: 'exited', stoppedByUser: true }; await this.save(c); });
+      this.emit(c, 'stop');
+      return;
+    }
     if (!isRunning(c)) throw notModified();
     const sig = parseSignal(signal ?? c.config.StopSignal ?? 'SIGTERM');
     const t = timeoutSec ?? c.config.StopTimeout ?? DEFAULT_STOP_TIMEOUT;

@@ -2,5 +2,8 @@ export * from './containers.js';
 export * from './exec.js';
 export * from './images.js';
 export * from './events.js';
+export * from './restart-manager.js';
 export * from './registry-pull.js';
 export * from './registry-push.js';
+export * from './image-archive.js';
+export * from './image-housekeeping.js';

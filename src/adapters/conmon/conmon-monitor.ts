@@ -204,14 +204,13 @@ export class ConmonMonitor implements Monitor {
   }
 
   watchExits(cb: (id: string, code: number) => void): void {
-    const seen = new Map<string, number>();
+    // inotify may report one write several times; the callback is idempotent (it acts only
+    // on a running container and clears the file), so no de-duplication here: a container
+    // that restarts and exits again with the same code must be seen again.
     const check = async (name: string): Promise<void> => {
       if (!/^[0-9a-f]{64}$/.test(name)) return;
       const code = await this.readExit(name).catch(() => undefined);
       if (code === undefined) return;
-      if (seen.get(name) === code) return;
-      seen.set(name, code);
-      setTimeout(() => seen.delete(name), 2000).unref();
       cb(name, code);
     };
     this.watcher = watch(this.o.exitDir, (_ev, name) => { if (name) void check(String(name)); });

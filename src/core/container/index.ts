@@ -1,3 +1,4 @@
 export * from './model.js';
 export * from './names.js';
 export * from './status-text.js';
+export * from './restart-policy.js';

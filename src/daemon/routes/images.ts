@@ -1,8 +1,8 @@
 /** /images/*: list, inspect, tag, remove, import. Image names may hold '/' and ':'. */
-import { parseFilters, validateFilterKeys, matchLabels, familiarString, parseReference, withDefaultTag } from '../../api/index.js';
+import { parseFilters, validateFilterKeys, matchLabels } from '../../api/index.js';
 import { invalidArgument, EngineError } from '../../lib/errdefs.js';
 import { ImageService } from '../../services/index.js';
-import type { Router } from '../http/index.js';
+import type { Ctx, Router } from '../http/index.js';
 import { sendJson, startStream } from '../http/index.js';
 import { imageInspect, imageSummary } from '../compat/index.js';
 
@@ -10,6 +10,8 @@ export interface ImageRoutesDeps {
   images: ImageService;
   driver: string;
   layerDirs: (chain: string[]) => string[];
+  /** Pull from a registry (daemon/routes/registry.ts), for `fromImage=`. */
+  pull?: (ctx: Ctx) => Promise<void>;
 }
 
 export function imageRoutes(r: Router, d: ImageRoutesDeps): void {
@@ -77,9 +79,9 @@ export function imageRoutes(r: Router, d: ImageRoutesDeps): void {
       return;
     }
     if (fromImage) {
-      let shown = fromImage;
-      try { shown = familiarString(withDefaultTag(parseReference(ctx.q('tag') ? `${fromImage}:${ctx.q('tag')}` : fromImage))); } catch { /* keep */ }
-      throw new EngineError('not-implemented', `pull access for ${shown}: pulling from registries is not available in this pier build yet`);
+      if (!d.pull) throw new EngineError('not-implemented', 'pulling from registries is not available in this pier build');
+      await d.pull(ctx);
+      return;
     }
     throw invalidArgument('either fromSrc or fromImage must be given');
   });
