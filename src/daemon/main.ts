@@ -24,6 +24,8 @@ import { ContainerService, EventBus, ExecService, ImageArchiveService, ImageHous
 import { parseDaemonFlags, USAGE } from './flags.js';
 import { Router } from './http/index.js';
 import { createApiServer, type Logger } from './http/index.js';
+import { containerFileRoutes } from './routes/index.js';
+import { ContainerFilesService } from '../services/index.js';
 import { registryRoutes } from './routes/index.js';
 import { RegistryPuller, RegistryPusher } from '../services/index.js';
 import { stat as statFile } from 'node:fs/promises';
@@ -158,6 +160,10 @@ async function main(): Promise<void> {
     containers, images, driver: 'overlay2', upperDir: (id) => snapshotter.upperDir(id), containerDir: (id) => containerStore.dir(id),
   });
   execRoutes(router, execs);
+  containerFileRoutes(router, new ContainerFilesService({
+    containers, images, events, upperDir: (id) => snapshotter.upperDir(id),
+    layerDir: (chain) => join(flags.root, 'snapshots', 'layers', chain.replace('sha256:', ''), 'fs'),
+  }));
   imageExchangeRoutes(router, {
     archive: new ImageArchiveService({
       images, content, arch: hostArch(),

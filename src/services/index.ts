@@ -7,3 +7,4 @@ export * from './registry-pull.js';
 export * from './registry-push.js';
 export * from './image-archive.js';
 export * from './image-housekeeping.js';
+export * from './container-files.js';

@@ -1,1 +1,2 @@
 export * from './json-stores.js';
+export * from './json-network-store.js';

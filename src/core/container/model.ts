@@ -41,6 +41,8 @@ export interface ContainerRecord {
   logPath: string;
   /** Offset of the log file when the current run started (attach streams from here). */
   execIds: string[];
+  /** Published ports of the current run (NetworkSettings.Ports), set by networking at start. */
+  ports?: Record<string, Array<{ HostIp: string; HostPort: string }> | null>;
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

@@ -3,3 +3,4 @@ export * from './exec.js';
 export * from './images.js';
 export * from './system.js';
 export * from './registry.js';
+export * from './container-files.js';

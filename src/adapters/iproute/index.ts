@@ -1,0 +1,1 @@
+export * from './iproute-network-driver.js';

@@ -1,0 +1,2 @@
+export * from './socket-port-reserver.js';
+export * from './udp-dns-server.js';
