@@ -31,6 +31,7 @@ import { RegistryPuller, RegistryPusher } from '../services/index.js';
 import { stat as statFile } from 'node:fs/promises';
 import { containerRoutes, execRoutes, imageExchangeRoutes, imageRoutes, systemRoutes } from './routes/index.js';
 import { dirSize } from '../lib/fs/index.js';
+import { stat as statBlob } from 'node:fs/promises';
 import { hostArch } from '../services/index.js';
 
 const levels = { debug: 0, info: 1, warn: 2, error: 3 } as const;
@@ -168,7 +169,7 @@ async function main(): Promise<void> {
     archive: new ImageArchiveService({
       images, content, arch: hostArch(),
       readBlob: (digest) => createReadStream(content.path(digest), { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>,
-      blobSize: async (digest) => (await stat(content.path(digest))).size,
+      blobSize: async (digest) => (await statBlob(content.path(digest))).size,
     }),
     housekeeping: new ImageHousekeeping(images), images, containers, log,
     sizeRw: (c) => dirSize(snapshotter.upperDir(c.id)),

@@ -8,5 +8,3 @@ export * from './registry-push.js';
 export * from './image-archive.js';
 export * from './image-housekeeping.js';
 export * from './container-files.js';
-export * from './image-archive.js';
-export * from './image-housekeeping.js';

@@ -1,2 +1,3 @@
 export * from './model.js';
 export * from './changes.js';
+export * from './archive.js';

@@ -3,4 +3,5 @@ export * from './exec.js';
 export * from './images.js';
 export * from './system.js';
 export * from './registry.js';
+export * from './image-exchange.js';
 export * from './container-files.js';
