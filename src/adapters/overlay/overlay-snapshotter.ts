@@ -3,21 +3,37 @@
  * overlay expects them), joined for a container by an overlay mount whose lower dirs are
  * the image's layers and whose upper dir is the container's own.
  */
-import { lstat, mkdir, readFile, readdir, rename, rm, writeFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat, mkdir, readFile, readdir, rename, rm, writeFile, stat, symlink, unlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Snapshotter } from '../../core/ports/index.js';
 import { mount, umount, MNT_DETACH } from '../../lib/sys/index.js';
-import { errnoCode, notFound } from '../../lib/errdefs.js';
+import { errnoCode, invalidArgument, notFound } from '../../lib/errdefs.js';
 
 export type LayerUnpacker = (tar: AsyncIterable<Buffer>, dir: string) => Promise<{ size: number }>;
 
 const hex = (chainId: string): string => chainId.replace(/^sha256:/, '');
 
+/** Overlay's mount data is one page; keep a margin for the options we add. */
+const MAX_MOUNT_DATA = 4000;
+const LINK_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+/** A 26-character name for `l/`, as Docker's overlay2 makes them (base32 of random bytes). */
+function shortLinkName(): string {
+  const b = randomBytes(26);
+  let out = '';
+  for (const x of b) out += LINK_ALPHABET[x & 31];
+  return out;
+}
+
 export class OverlaySnapshotter implements Snapshotter {
   private indexOff = true;
 
-  constructor(private readonly root: string, private readonly unpack: LayerUnpacker) {}
+  private readonly root: string;
+
+  constructor(root: string, private readonly unpack: LayerUnpacker) {
+    this.root = resolve(root);
+  }
 
   private layerDir(chainId: string): string {
     return join(this.root, 'layers', hex(chainId));
@@ -30,6 +46,7 @@ export class OverlaySnapshotter implements Snapshotter {
   async init(): Promise<void> {
     await mkdir(join(this.root, 'layers'), { recursive: true, mode: 0o700 });
     await mkdir(join(this.root, 'containers'), { recursive: true, mode: 0o700 });
+    await mkdir(join(this.root, 'l'), { recursive: true, mode: 0o700 });
     await rm(join(this.root, 'tmp'), { recursive: true, force: true });
     await mkdir(join(this.root, 'tmp'), { recursive: true, mode: 0o700 });
   }
@@ -44,10 +61,13 @@ export class OverlaySnapshotter implements Snapshotter {
     try {
       const { size } = await this.unpack(tar, join(tmp, 'fs'));
       await writeFile(join(tmp, 'size'), String(size));
+      const link = await this.makeLink(chainId);
+      await writeFile(join(tmp, 'link'), link);
       try {
         await rename(tmp, this.layerDir(chainId));
       } catch (e) {
         // Another unpack of the same layer won the race: keep theirs.
+        await unlink(join(this.root, 'l', link)).catch(() => undefined);
         if (errnoCode(e) !== 'ENOTEMPTY' && errnoCode(e) !== 'EEXIST') throw e;
         await rm(tmp, { recursive: true, force: true });
       }
@@ -56,6 +76,36 @@ export class OverlaySnapshotter implements Snapshotter {
       await rm(tmp, { recursive: true, force: true });
       throw e;
     }
+  }
+
+  /** A new `l/<26 chars>` symlink to the layer's fs dir (relative, so it survives a moved root). */
+  private async makeLink(chainId: string): Promise<string> {
+    for (;;) {
+      const name = shortLinkName();
+      try {
+        await symlink(join('..', 'layers', hex(chainId), 'fs'), join(this.root, 'l', name));
+        return name;
+      } catch (e) {
+        if (errnoCode(e) !== 'EEXIST') throw e;
+      }
+    }
+  }
+
+  /** The layer's short link name, made now for layers unpacked before links existed. */
+  private async linkOf(chainId: string): Promise<string> {
+    const file = join(this.layerDir(chainId), 'link');
+    try {
+      const name = (await readFile(file, 'utf8')).trim();
+      if (/^[A-Z2-7]{26}$/.test(name)) {
+        await lstat(join(this.root, 'l', name));
+        return name;
+      }
+    } catch (e) {
+      if (errnoCode(e) !== 'ENOENT') throw e;
+    }
+    const name = await this.makeLink(chainId);
+    await writeFile(file, name);
+    return name;
   }
 
   async layerSize(chainId: string): Promise<number> {
@@ -68,6 +118,8 @@ export class OverlaySnapshotter implements Snapshotter {
 
   async removeLayer(chainId: string): Promise<void> {
     const dir = this.layerDir(chainId);
+    const link = await readFile(join(dir, 'link'), 'utf8').catch(() => '');
+    if (/^[A-Z2-7]{26}$/.test(link.trim())) await unlink(join(this.root, 'l', link.trim())).catch(() => undefined);
     const doomed = join(this.root, 'tmp', `rm-${randomBytes(6).toString('hex')}`);
     try { await rename(dir, doomed); } catch (e) { if (errnoCode(e) === 'ENOENT') return; throw e; }
     await rm(doomed, { recursive: true, force: true });
@@ -85,20 +137,40 @@ export class OverlaySnapshotter implements Snapshotter {
 
   async mount(key: string, chainIds: readonly string[], target: string): Promise<void> {
     await mkdir(target, { recursive: true, mode: 0o755 });
-    const lowers = [...chainIds].reverse().map((c) => join(this.layerDir(c), 'fs'));
-    if (lowers.length === 0) {
+    // Lower dirs by their short links (`<root>/l/<26 chars>`), like Docker's overlay2: the
+    // whole option string must fit in one page.
+    const links: string[] = [];
+    for (const c of [...chainIds].reverse()) links.push(join('l', await this.linkOf(c)));
+    if (links.length === 0) {
       // An empty image (FROM scratch): overlay needs a lower dir, give it an empty one.
-      const empty = join(this.root, 'empty');
-      await mkdir(empty, { recursive: true, mode: 0o755 });
-      lowers.push(empty);
+      await mkdir(join(this.root, 'empty'), { recursive: true, mode: 0o755 });
+      links.push('empty');
     }
-    const base = `lowerdir=${lowers.join(':')},upperdir=${join(this.ctrDir(key), 'upper')},workdir=${join(this.ctrDir(key), 'work')}`;
+    const options = (base: string): string =>
+      `lowerdir=${links.map((l) => join(base, l)).join(':')},upperdir=${join(base, 'containers', key, 'upper')},workdir=${join(base, 'containers', key, 'work')}`;
+    let data = options(this.root);
+    // Too long even so (over ~60 layers under a long root): name everything relative to the
+    // root and make the mount call from there. chdir and mount(2) run back to back on this
+    // thread with no await between them, and pierd's own paths are absolute.
+    const relative = data.length + 10 > MAX_MOUNT_DATA;
+    if (relative) data = options('');
+    if (data.length + 10 > MAX_MOUNT_DATA) throw invalidArgument(`too many layers to mount (${chainIds.length}): overlay options exceed one page`);
+    const doMount = (d: string): void => {
+      if (!relative) return mount({ source: 'overlay', target, fstype: 'overlay', data: d });
+      const cwd = process.cwd();
+      process.chdir(this.root);
+      try {
+        mount({ source: 'overlay', target: resolve(cwd, target), fstype: 'overlay', data: d });
+      } finally {
+        process.chdir(cwd);
+      }
+    };
     try {
-      mount({ source: 'overlay', target, fstype: 'overlay', data: this.indexOff ? `${base},index=off` : base });
+      doMount(this.indexOff ? `${data},index=off` : data);
     } catch (e) {
       if (this.indexOff && errnoCode(e) === 'EINVAL') {
         this.indexOff = false;
-        mount({ source: 'overlay', target, fstype: 'overlay', data: base });
+        doMount(data);
       } else if (errnoCode(e) === 'ENOENT') {
         throw notFound(`layer missing for container ${key}: ${(e as Error).message}`);
       } else throw e;
