@@ -223,7 +223,8 @@ export class ContainerService {
     await writeFile(join(dir, 'hostname'), `${hostname}\n`);
     const extra = (c.hostConfig.ExtraHosts ?? []).map((h) => {
       const i = h.indexOf(':');
-      return `${h.slice(i + 1)}\t${h.slice(0, i)}`;
+      const ip = h.slice(i + 1) === 'host-gateway' ? (this.d.networking?.hostGateway() ?? '') : h.slice(i + 1);
+      return `${ip}\t${h.slice(0, i)}`;
     });
     const hosts = [
       '127.0.0.1\tlocalhost',
