@@ -39,6 +39,16 @@ export interface ContainerServiceDeps {
   /** The host's resolv.conf, copied into containers. */
   resolvConf: string;
   log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
+  /** Networking (services/networks.ts); without it containers get a namespace with only lo. */
+  networking?: ContainerNetworking;
+}
+
+/** Networking hooks: checks at create, set-up between runtime create and start, release at exit. */
+export interface ContainerNetworking {
+  validate(c: ContainerRecord): void;
+  attach(c: ContainerRecord, pid: number): Promise<void>;
+  release(c: ContainerRecord): Promise<void>;
+  hostGateway(): string;
 }
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
@@ -192,6 +202,7 @@ export class ContainerService {
         logPath: join(dir, 'ctr.log'),
         execIds: [],
       };
+      this.d.networking?.validate(c);
       await mkdir(dir, { recursive: true, mode: 0o700 });
       await this.d.snapshotter.prepare(id);
       void chain;
@@ -289,6 +300,10 @@ export class ContainerService {
       }));
     } catch (e) {
       throw new EngineError('internal', `failed to create task for container: failed to create shim task: OCI runtime create failed: ${(e as Error).message}: unknown`, { cause: e, code: 'ERR_CONTAINER_START' });
+    }
+    if (this.d.networking) {
+      // Between create and start: the namespace exists (/proc/<pid>/ns/net), the process waits.
+      try { await this.d.networking.attach(c, pid); } catch (e) { await this.d.runtime.delete(rt, c.id).catch(() => {}); throw e; }
     }
     try {
       await this.d.runtime.start(rt, c.id);
@@ -393,6 +408,7 @@ export class ContainerService {
 
   /** Unmounts and forgets the runtime's state of the last run. */
   private async cleanupRun(c: ContainerRecord): Promise<void> {
+    await this.d.networking?.release(c).catch((e) => this.d.log('warn', `network release ${c.id}: ${(e as Error).message}`));
     if (!this.dirty.delete(c.id)) return;
     const rt = this.d.runtimes.get(c.runtime);
     if (rt) await this.d.runtime.delete(rt, c.id).catch((e) => this.d.log('warn', `runtime delete ${c.id}: ${(e as Error).message}`));
