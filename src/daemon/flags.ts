@@ -8,6 +8,8 @@ export interface DaemonFlags {
   pidfile?: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   defaultRuntime?: string;
+  /** overlay2 (default) or vfs (the copy-based fallback). */
+  storageDriver: 'overlay2' | 'vfs';
   configFile: string;
   /** Registries reached without TLS verification or over plain HTTP (host[:port] or CIDR). */
   insecureRegistries: string[];
@@ -32,13 +34,14 @@ Options:
   -l, --log-level string        Set the logging level ("debug"|"info"|"warn"|"error") (default "info")
       --max-concurrent-downloads int  Set the max concurrent downloads (default 3)
   -p, --pidfile string          Path to use for daemon PID file (default "<exec-root>/pierd.pid")
+  -s, --storage-driver string   Storage driver to use ("overlay2"|"vfs") (default "overlay2")
       --registry-certs-dir string  Per-registry CA and client certificates (default "/etc/pier/certs.d")
       --root string             Root directory of persistent pier state (default "/var/lib/pier")
   -v, --version                 Print version information and quit
 `;
 
 export function parseDaemonFlags(argv: string[]): DaemonFlags {
-  const f: DaemonFlags = { root: '/var/lib/pier', execRoot: '/run/pier', hosts: [], logLevel: 'info', configFile: '/etc/pier/daemon.json', insecureRegistries: [], registryCertsDir: '/etc/pier/certs.d', maxConcurrentDownloads: 3, help: false, version: false };
+  const f: DaemonFlags = { root: '/var/lib/pier', execRoot: '/run/pier', hosts: [], storageDriver: 'overlay2', logLevel: 'info', configFile: '/etc/pier/daemon.json', insecureRegistries: [], registryCertsDir: '/etc/pier/certs.d', maxConcurrentDownloads: 3, help: false, version: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const eq = a.indexOf('=');
@@ -61,6 +64,12 @@ export function parseDaemonFlags(argv: string[]): DaemonFlags {
         break;
       }
       case '--default-runtime': f.defaultRuntime = value(); break;
+      case '-s': case '--storage-driver': {
+        const v = value();
+        if (v !== 'overlay2' && v !== 'vfs' && v !== 'overlay') throw invalidArgument(`unsupported storage driver: ${v} (overlay2 or vfs)`);
+        f.storageDriver = v === 'vfs' ? 'vfs' : 'overlay2';
+        break;
+      }
       case '--config-file': f.configFile = value(); break;
       case '--insecure-registry': f.insecureRegistries.push(value()); break;
       case '--registry-certs-dir': f.registryCertsDir = value(); break;

@@ -14,6 +14,7 @@ import { FsContentStore } from '../adapters/content-fs/index.js';
 import { FileLogReader } from '../adapters/logfile/index.js';
 import { JsonContainerStore, JsonImageStore } from '../adapters/metadata-json/index.js';
 import { OverlaySnapshotter } from '../adapters/overlay/index.js';
+import { CopySnapshotter } from '../adapters/copy-snapshotter/index.js';
 import { HttpRegistryRemote, JsonBlobDigestMap } from '../adapters/registry-remote/index.js';
 import { RuncRuntime } from '../adapters/runc/index.js';
 import { ENGINE_VERSION } from '../api/index.js';
@@ -113,10 +114,14 @@ async function main(): Promise<void> {
 
   const events = new EventBus();
   const content = await FsContentStore.open(join(flags.root, 'content'));
-  const snapshotter = new OverlaySnapshotter(join(flags.root, 'snapshots'), async (tar, dir) => {
-    const stats = await extractTar(readTar(tar), dir, { whiteouts: 'overlay' });
-    return { size: stats.bytes };
-  });
+  const driver = flags.storageDriver;
+  const snapshotDir = join(flags.root, driver === 'vfs' ? 'vfs' : 'snapshots');
+  const snapshotter = driver === 'vfs'
+    ? new CopySnapshotter(snapshotDir, async (tar, dir) => ({ size: (await extractTar(readTar(tar), dir, { whiteouts: 'delete' })).bytes }))
+    : new OverlaySnapshotter(snapshotDir, async (tar, dir) => {
+      const stats = await extractTar(readTar(tar), dir, { whiteouts: 'overlay' });
+      return { size: stats.bytes };
+    });
   await snapshotter.init();
   const monitor = new ConmonMonitor({
     conmonPath: findBinary('conmon'),
@@ -153,12 +158,12 @@ async function main(): Promise<void> {
 
   const router = new Router();
   systemRoutes(router, {
-    containers, images, events, root: flags.root, id: engineId, driver: 'overlay2',
+    containers, images, events, root: flags.root, id: engineId, driver,
     runtimes: Object.fromEntries([...runtimes].map(([n, r]) => [n, { path: r.path, ...(r.args.length > 2 ? { runtimeArgs: r.args.slice(2) } : {}) }])),
     defaultRuntime, osName, startedAt: Date.now(),
   });
   containerRoutes(router, {
-    containers, images, driver: 'overlay2', upperDir: (id) => snapshotter.upperDir(id), containerDir: (id) => containerStore.dir(id),
+    containers, images, driver, upperDir: (id) => snapshotter.upperDir(id), containerDir: (id) => containerStore.dir(id),
   });
   execRoutes(router, execs);
   containerFileRoutes(router, new ContainerFilesService({
@@ -182,7 +187,7 @@ async function main(): Promise<void> {
     puller: new RegistryPuller({ images, remote, snapshotter, digests, concurrency: flags.maxConcurrentDownloads }),
     pusher: new RegistryPusher({ images, remote, digests, readBlob, blobSize: async (d) => (await statFile(content.path(d))).size }),
   });
-  imageRoutes(router, { pull, images, driver: 'overlay2', layerDirs: (chain) => chain.map((c) => join(flags.root, 'snapshots', 'layers', c.replace('sha256:', ''), 'fs')) });
+  imageRoutes(router, { pull, images, driver, layerDirs: (chain) => chain.map((c) => join(snapshotDir, 'layers', c.replace('sha256:', ''), 'fs')) });
 
   const servers: Server[] = [];
   for (const host of flags.hosts) {
