@@ -23,6 +23,8 @@ import { EngineError, conflict, invalidArgument, notFound, notModified, errnoCod
 import { KeyedMutex } from '../lib/async/index.js';
 import type { EventBus } from './events.js';
 import type { ImageService } from './images.js';
+import type { CgroupManager, HostProbe } from '../core/ports/index.js';
+import { validateHostConfigResources, resourceSpecOpts, oomKilledAtExit } from './resources.js';
 
 export interface ContainerServiceDeps {
   store: ContainerStore;
@@ -41,6 +43,9 @@ export interface ContainerServiceDeps {
   log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
   /** Networking (services/networks.ts); without it containers get a namespace with only lo. */
   networking?: ContainerNetworking;
+  /** Resources and confinement (services/resources.ts); without them only Docker's default spec. */
+  host?: HostProbe;
+  cgroups?: CgroupManager;
 }
 
 /** Networking hooks: checks at create, set-up between runtime create and start, release at exit. */
@@ -166,6 +171,7 @@ export class ContainerService {
     if (!this.d.runtimes.has(runtime)) throw invalidArgument(`Unknown runtime specified ${runtime}`);
     hostConfig.Runtime = runtime;
     validateHostConfig(hostConfig);
+    const warnings = await validateHostConfigResources(this.d.host, hostConfig);
     const img = image.config.config ?? {};
     const config = mergeConfig(body, img);
     for (const e of config.Env ?? []) if (e === '' || e.startsWith('=')) throw invalidArgument(`invalid environment variable: ${e}`);
@@ -211,7 +217,7 @@ export class ContainerService {
       this.containers.set(id, c);
       this.liveOf(id);
       this.emit(c, 'create');
-      return { id, warnings: [] };
+      return { id, warnings };
     } catch (e) {
       this.names.delete(finalName);
       await this.d.snapshotter.remove(id).catch(() => {});
@@ -356,6 +362,7 @@ export class ContainerService {
     }
     if (hc.PidMode === 'host') opts.push(withNamespace('pid', null));
     if (hc.IpcMode === 'host') opts.push(withNamespace('ipc', null));
+    opts.push(...(await resourceSpecOpts(c.id, hc, this.d.host)));
     if (hc.Privileged) opts.push(withPrivileged());
     return buildSpec(...opts);
   }
@@ -368,7 +375,7 @@ export class ContainerService {
     if (!c) return;
     await this.lock.run(id, async () => {
       if (!isRunning(c) && c.state.status !== 'restarting') return;
-      c.state = { ...c.state, status: 'exited', pid: 0, exitCode: code, finishedAt: rfc3339Nano(Date.now()) };
+      c.state = { ...c.state, status: 'exited', pid: 0, exitCode: code, finishedAt: rfc3339Nano(Date.now()), oomKilled: await oomKilledAtExit(this.d.cgroups, c, this.bundleDir(id)) };
       await this.cleanupRun(c);
       await this.save(c);
       await this.d.monitor.clearExit(id);
