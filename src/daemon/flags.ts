@@ -16,6 +16,15 @@ export interface DaemonFlags {
   /** Per-registry CA and client certificates: <dir>/<host[:port]>/{ca.crt,client.cert,client.key}. */
   registryCertsDir: string;
   maxConcurrentDownloads: number;
+  /** Default bridge device (`none`: the default network has no interface but lo). */
+  bridge: string;
+  /** Default bridge gateway address and prefix (`--bip`). */
+  bip: string;
+  /** User networks without --subnet get blocks of `size` from `base`. */
+  addressPool: { base: string; size: number };
+  mtu: number;
+  /** Set net.ipv4.ip_forward=1 (outbound NAT and access from other hosts need it). */
+  ipForward: boolean;
   help: boolean;
   version: boolean;
 }
@@ -25,6 +34,11 @@ export const USAGE = `Usage:	pierd [OPTIONS]
 A container engine that speaks Docker's Engine API
 
 Options:
+  -b, --bridge string           Attach containers to this network bridge, or "none" (default "pier0")
+      --bip string              Default bridge address and prefix (default "10.213.0.1/24")
+      --default-address-pool    Subnets for user networks: base=CIDR,size=N (default base=10.214.0.0/16,size=24)
+      --ip-forward              Enable net.ipv4.ip_forward (outbound NAT, other hosts) (default false)
+      --mtu int                 MTU of container networks (default 1500)
       --config-file string      Daemon configuration file (default "/etc/pier/daemon.json")
       --default-runtime string  Default OCI runtime for containers (default "runc")
       --exec-root string        Root directory for execution state files (default "/run/pier")
@@ -42,6 +56,7 @@ Options:
 
 export function parseDaemonFlags(argv: string[]): DaemonFlags {
   const f: DaemonFlags = { root: '/var/lib/pier', execRoot: '/run/pier', hosts: [], storageDriver: 'overlay2', logLevel: 'info', configFile: '/etc/pier/daemon.json', insecureRegistries: [], registryCertsDir: '/etc/pier/certs.d', maxConcurrentDownloads: 3, help: false, version: false };
+  Object.assign(f, { bridge: 'pier0', bip: '10.213.0.1/24', addressPool: { base: '10.214.0.0/16', size: 24 }, mtu: 1500, ipForward: false });
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const eq = a.indexOf('=');
@@ -64,6 +79,22 @@ export function parseDaemonFlags(argv: string[]): DaemonFlags {
         break;
       }
       case '--default-runtime': f.defaultRuntime = value(); break;
+      case '-b': case '--bridge': f.bridge = value(); break;
+      case '--bip': {
+        const v = value();
+        if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(v)) throw invalidArgument(`invalid --bip: ${v}`);
+        f.bip = v;
+        break;
+      }
+      case '--default-address-pool': {
+        const v = value();
+        const base = /base=([0-9./]+)/.exec(v)?.[1], size = Number(/size=(\d+)/.exec(v)?.[1] ?? 24);
+        if (!base) throw invalidArgument(`invalid --default-address-pool: ${v}`);
+        f.addressPool = { base, size };
+        break;
+      }
+      case '--mtu': f.mtu = Number(value()); break;
+      case '--ip-forward': f.ipForward = !(a.includes('=') && /^(false|0)$/.test(a.slice(eq + 1))); break;
       case '-s': case '--storage-driver': {
         const v = value();
         if (v !== 'overlay2' && v !== 'vfs' && v !== 'overlay') throw invalidArgument(`unsupported storage driver: ${v} (overlay2 or vfs)`);
