@@ -7,6 +7,8 @@ import type { ImageRecord } from '../image/index.js';
 import type { Spec, Process } from '../oci/index.js';
 import type { NetworkRecord } from '../network/index.js';
 
+export * from './resources.js';
+
 /** Container records on disk: one small JSON file each, written atomically. */
 export interface ContainerStore {
   loadAll(): Promise<ContainerRecord[]>;
