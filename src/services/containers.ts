@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { ContainerCreateBody, ContainerConfigWire, HostConfigWire, EndpointSettingsWire } from '../api/index.js';
 import { parseSignal, type Filters, matchLabels } from '../api/index.js';
 import {
-  type ContainerRecord, newState, validateName, generateName, isRunning, shortId, rfc3339Nano, ZERO_TIME,
+  type ContainerRecord, type HealthState, newState, validateName, generateName, isRunning, shortId, rfc3339Nano, ZERO_TIME,
 } from '../core/container/index.js';
 import {
   buildSpec, withArgs, withEnv, withCwd, withUser, withHostname, withTerminal, withCgroupsPath, withMounts,
@@ -384,6 +384,18 @@ export class ContainerService {
       this.notifyWaiters(id);
     });
     if (c.hostConfig.AutoRemove) await this.remove(id, { force: true, volumes: true, internal: true }).catch((e) => this.d.log('warn', `auto-remove ${id}: ${(e as Error).message}`));
+  }
+
+  /** Health monitor: records a probe result; a status change is announced as an event. */
+  async setHealth(id: string, health: HealthState): Promise<void> {
+    const c = this.containers.get(id);
+    if (!c) return;
+    await this.lock.run(id, async () => {
+      const changed = c.state.health?.status !== health.status;
+      c.state.health = health;
+      await this.save(c);
+      if (changed) this.emit(c, `health_status: ${health.status}`);
+    });
   }
 
   /** Restart policy: the container waits for its backoff (`Restarting (n) … ago`). */

@@ -8,3 +8,4 @@ export * from './registry-push.js';
 export * from './image-archive.js';
 export * from './image-housekeeping.js';
 export * from './container-files.js';
+export * from './health-monitor.js';

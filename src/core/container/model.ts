@@ -18,6 +18,17 @@ export interface ContainerState {
   oomKilled: boolean;
   /** Set while a user-requested stop/kill is in flight (restart policies ignore that exit). */
   stoppedByUser?: boolean;
+  /** Health of a container with a health check (HEALTHCHECK / --health-cmd). */
+  health?: HealthState;
+}
+
+export type HealthStatus = 'starting' | 'healthy' | 'unhealthy';
+
+export interface HealthState {
+  status: HealthStatus;
+  failingStreak: number;
+  /** The last five probes, oldest first. */
+  log: Array<{ start: string; end: string; exitCode: number; output: string }>;
 }
 
 export interface ContainerRecord {

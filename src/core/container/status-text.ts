@@ -22,8 +22,11 @@ export function humanDuration(ms: number): string {
 export function statusText(c: ContainerRecord, now: number): string {
   const s = c.state;
   switch (s.status) {
-    case 'running':
-      return `Up ${humanDuration(now - Date.parse(s.startedAt))}`;
+    case 'running': {
+      const h = s.health?.status;
+      const suffix = h === 'starting' ? ' (health: starting)' : h ? ` (${h})` : '';
+      return `Up ${humanDuration(now - Date.parse(s.startedAt))}${suffix}`;
+    }
     case 'paused':
       return `Up ${humanDuration(now - Date.parse(s.startedAt))} (Paused)`;
     case 'restarting':

@@ -29,6 +29,13 @@ export function containerInspect(c: ContainerRecord, extra: { driver: string; ro
       Error: s.error,
       StartedAt: s.startedAt,
       FinishedAt: s.finishedAt,
+      ...(s.health ? {
+        Health: {
+          Status: s.health.status,
+          FailingStreak: s.health.failingStreak,
+          Log: s.health.log.map((l) => ({ Start: l.start, End: l.end, ExitCode: l.exitCode, Output: l.output })),
+        },
+      } : {}),
     },
     Image: c.imageId,
     ResolvConfPath: extra.resolvConf,
