@@ -21,7 +21,7 @@ import { ENGINE_VERSION } from '../api/index.js';
 import type { RuntimeConfig } from '../core/ports/index.js';
 import { errnoCode } from '../lib/errdefs.js';
 import { extractTar, maybeDecompress, readTar } from '../lib/tar/index.js';
-import { ContainerService, EventBus, ExecService, ImageArchiveService, ImageHousekeeping, ImageService, RestartManager } from '../services/index.js';
+import { ContainerService, EventBus, ExecService, HealthMonitor, ImageArchiveService, ImageHousekeeping, ImageService, RestartManager } from '../services/index.js';
 import { parseDaemonFlags, USAGE } from './flags.js';
 import { Router } from './http/index.js';
 import { createApiServer, type Logger } from './http/index.js';
@@ -149,6 +149,7 @@ async function main(): Promise<void> {
   await containers.restore();
   new RestartManager(containers, events, log).start();
   const execs = new ExecService({ containers, monitor, logs, events, execRoot: join(flags.execRoot, 'x') });
+  new HealthMonitor(containers, execs, events).start();
 
   let engineId = '';
   try { engineId = (await readFile(join(flags.root, 'engine-id'), 'utf8')).trim(); } catch { /* new */ }
