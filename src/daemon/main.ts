@@ -13,6 +13,12 @@ import { ConmonMonitor } from '../adapters/conmon/index.js';
 import { FsContentStore } from '../adapters/content-fs/index.js';
 import { FileLogReader } from '../adapters/logfile/index.js';
 import { JsonContainerStore, JsonImageStore } from '../adapters/metadata-json/index.js';
+import { JsonNetworkStore } from '../adapters/metadata-json/index.js';
+import { IprouteNetworkDriver } from '../adapters/iproute/index.js';
+import { SocketPortReserver, UdpDnsServer } from '../adapters/sockets/index.js';
+import { NetworkService } from '../services/index.js';
+import { networkRoutes } from './routes/index.js';
+import { createHash } from 'node:crypto';
 import { OverlaySnapshotter } from '../adapters/overlay/index.js';
 import { CopySnapshotter } from '../adapters/copy-snapshotter/index.js';
 import { HttpRegistryRemote, JsonBlobDigestMap } from '../adapters/registry-remote/index.js';
@@ -141,12 +147,29 @@ async function main(): Promise<void> {
   let resolvConf = '';
   try { resolvConf = await readFile('/etc/resolv.conf', 'utf8'); } catch { /* none */ }
   const logs = new FileLogReader();
+  // Networking (docs/design/networking.md): the nftables table is per daemon (per root).
+  const nftTable = flags.root === '/var/lib/pier' ? 'pier' : `pier_${createHash('sha256').update(flags.root).digest('hex').slice(0, 8)}`;
+  if (flags.ipForward) await writeFile('/proc/sys/net/ipv4/ip_forward', '1').catch((e: Error) => log('warn', `ip_forward: ${e.message}`));
+  const [bipIp = '', bipLen = '24'] = flags.bip.split('/');
+  const networks = new NetworkService({
+    store: new JsonNetworkStore(join(flags.root, 'network')),
+    driver: new IprouteNetworkDriver({ table: nftTable, ip: findBinary('ip'), nft: findBinary('nft'), nsenter: findBinary('nsenter'), tc: findBinary('tc') }),
+    ports: new SocketPortReserver(),
+    dns: new UdpDnsServer(resolvConf.split('\n').map((l) => /^nameserver\s+(\d+\.\d+\.\d+\.\d+)/.exec(l)?.[1]).filter((x): x is string => !!x && !x.startsWith('127.')), (m) => log('warn', m)),
+    events,
+    defaultBridge: flags.bridge === 'none' ? undefined : { name: flags.bridge, gateway: bipIp, prefixLen: Number(bipLen) },
+    pool: flags.addressPool.base, poolPrefix: flags.addressPool.size, mtu: flags.mtu, resolvConf,
+    saveContainer: (c) => containerStore.save(c), containerDir: (id) => containerStore.dir(id), log,
+  });
+  await networks.load();
   const containers = new ContainerService({
     store: containerStore, snapshotter, monitor, runtime: new RuncRuntime(), logs, images, events,
-    runtimes, defaultRuntime, bundleRoot: join(flags.execRoot, 'c'), resolvConf, log,
+    runtimes, defaultRuntime, bundleRoot: join(flags.execRoot, 'c'), resolvConf, log, networking: networks,
   });
+  networks.setContainers(containers);
   await mkdir(join(flags.execRoot, 'c'), { recursive: true, mode: 0o700 });
   await containers.restore();
+  await networks.reconcile();
   new RestartManager(containers, events, log).start();
   const execs = new ExecService({ containers, monitor, logs, events, execRoot: join(flags.execRoot, 'x') });
   new HealthMonitor(containers, execs, events).start();
@@ -167,6 +190,7 @@ async function main(): Promise<void> {
     containers, images, driver, upperDir: (id) => snapshotter.upperDir(id), containerDir: (id) => containerStore.dir(id),
   });
   execRoutes(router, execs);
+  networkRoutes(router, { networks, containers });
   containerFileRoutes(router, new ContainerFilesService({
     containers, images, events, upperDir: (id) => snapshotter.upperDir(id),
     layerDir: (chain) => join(flags.root, 'snapshots', 'layers', chain.replace('sha256:', ''), 'fs'),
@@ -202,7 +226,7 @@ async function main(): Promise<void> {
     log('info', `received ${sig}, shutting down; containers keep running`);
     for (const s of servers) s.close();
     monitor.close();
-    void rm(pidfile, { force: true }).finally(() => {
+    void networks.shutdown().catch(() => {}).then(() => rm(pidfile, { force: true })).finally(() => {
       try { unlinkSync(lockPath); } catch { /* gone */ }
       process.exit(0);
     });
