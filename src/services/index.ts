@@ -10,3 +10,4 @@ export * from './image-archive.js';
 export * from './image-housekeeping.js';
 export * from './container-files.js';
 export * from './health-monitor.js';
+export * from './build.js';

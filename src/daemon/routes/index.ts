@@ -6,3 +6,4 @@ export * from './system.js';
 export * from './registry.js';
 export * from './image-exchange.js';
 export * from './container-files.js';
+export * from './build.js';

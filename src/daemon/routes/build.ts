@@ -1,0 +1,68 @@
+/** POST /build (classic builder: tar context in, JSON progress out) and POST /build/prune. */
+import { parseReference, withDefaultTag, type HostConfigWire, type Reference } from '../../api/index.js';
+import { invalidArgument } from '../../lib/errdefs.js';
+import { BuildError, type BuildService, type BuildRequest } from '../../services/index.js';
+import type { Router } from '../http/index.js';
+import type { Ctx } from '../http/index.js';
+import { sendJson, startStream } from '../http/index.js';
+
+export interface BuildRoutesDeps { builds: BuildService }
+
+function jsonParam<T>(ctx: Ctx, name: string, fallback: T): T {
+  const v = ctx.q(name);
+  if (v === undefined || v === '') return fallback;
+  try { return JSON.parse(v) as T; } catch { throw invalidArgument(`invalid ${name} parameter: ${v}`); }
+}
+
+export function buildRequestFrom(ctx: Ctx): BuildRequest {
+  const tags: Reference[] = ctx.query.getAll('t').filter(Boolean).map((t) => {
+    try { return withDefaultTag(parseReference(t)); } catch { throw invalidArgument(`invalid reference format: ${t}`); }
+  });
+  const hostConfig: HostConfigWire = {};
+  const num = (q: string, field: keyof HostConfigWire): void => { const v = ctx.int(q); if (v) (hostConfig as Record<string, unknown>)[field] = v; };
+  num('shmsize', 'ShmSize'); num('memory', 'Memory'); num('memswap', 'MemorySwap'); num('cpushares', 'CpuShares');
+  num('cpuquota', 'CpuQuota' as keyof HostConfigWire); num('cpuperiod', 'CpuPeriod' as keyof HostConfigWire);
+  const cpuset = ctx.q('cpusetcpus');
+  if (cpuset) (hostConfig as Record<string, unknown>).CpusetCpus = cpuset;
+  const extra = ctx.q('extrahosts');
+  return {
+    dockerfile: ctx.q('dockerfile') || undefined,
+    tags,
+    buildArgs: jsonParam<Record<string, string | null>>(ctx, 'buildargs', {}),
+    labels: jsonParam<Record<string, string>>(ctx, 'labels', {}),
+    noCache: ctx.bool('nocache'),
+    quiet: ctx.bool('q'),
+    pull: ctx.bool('pull'),
+    target: ctx.q('target') || undefined,
+    networkMode: ctx.q('networkmode') || undefined,
+    platform: ctx.q('platform') || undefined,
+    extraHosts: extra ? extra.split(/[,\s]+/).filter(Boolean) : [],
+    hostConfig,
+  };
+}
+
+export function buildRoutes(r: Router, d: BuildRoutesDeps): void {
+  r.post('/build', async (ctx) => {
+    const req = buildRequestFrom(ctx);
+    const prepared = await d.builds.prepare(ctx.bodyStream(), req);
+    const s = startStream(ctx, 'application/json');
+    const send = (m: object): void => { s.write(JSON.stringify(m) + '\r\n'); };
+    try {
+      await d.builds.run(prepared, (m) => send(m));
+    } catch (e) {
+      const message = (e as Error).message;
+      const code = e instanceof BuildError ? e.exitCode : undefined;
+      send({ errorDetail: { ...(code !== undefined ? { code } : {}), message }, error: message });
+    }
+    s.end();
+  });
+
+  r.post('/build/prune', async (ctx) => {
+    const { deleted, reclaimed } = await d.builds.prune();
+    sendJson(ctx, 200, { CachesDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed });
+  });
+
+  r.post('/build/cancel', async (ctx) => {
+    sendJson(ctx, 200, {});
+  });
+}

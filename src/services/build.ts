@@ -1,0 +1,801 @@
+/**
+ * Dockerfile builds (the classic builder's behaviour and output): the context is unpacked,
+ * the Dockerfile parsed into stages, and the stages the target needs run (independent ones
+ * in parallel). Each step commits an image: metadata steps an empty layer, RUN the upper
+ * dir of a container run through ContainerService, COPY/ADD/WORKDIR the upper dir of a
+ * snapshot mounted on the parent. Steps are looked up in a persistent cache first.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { lstat, mkdir, readFile, rm, writeFile, open } from 'node:fs/promises';
+import { basename, join, posix } from 'node:path';
+import type { ContainerConfigWire, HostConfigWire, ImageConfigFile, Reference } from '../api/index.js';
+import { familiarString, parseSignal } from '../api/index.js';
+import {
+  parseModel, stageGraph, findStage, processWord, processWords, parseDockerfile, toInstruction, formatDuration,
+  IgnoreMatcher, type DockerfileModel, type Instruction, type Stage, type CopyInstr, type ExecInstr,
+} from '../core/dockerfile/index.js';
+import { chainIds, type ImageRecord } from '../core/image/index.js';
+import { resolveUser } from '../core/oci/index.js';
+import type { Snapshotter } from '../core/ports/index.js';
+import { EngineError, invalidArgument } from '../lib/errdefs.js';
+import { extractTar, maybeDecompress, packDirectory, readTar } from '../lib/tar/index.js';
+import { BuildCache, stepKey } from './build-cache.js';
+import { BuildContext } from './build-context.js';
+import { copyTree, isDirIn, mkdirpIn, resolveIn } from './build-fs.js';
+import type { ContainerService } from './containers.js';
+import { hostArch, type ImageService } from './images.js';
+
+export interface BuildServiceDeps {
+  images: ImageService;
+  containers: ContainerService;
+  snapshotter: Snapshotter;
+  /** A snapshot's upper dir (its changes), to commit as a layer. */
+  upperDir: (key: string) => string;
+  /** <root>/build: cache index */
+  stateDir: string;
+  /** scratch space for contexts and mounts */
+  tmpDir: string;
+  log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
+}
+
+export interface BuildRequest {
+  dockerfile?: string;
+  tags: Reference[];
+  buildArgs: Record<string, string | null>;
+  labels: Record<string, string>;
+  noCache: boolean;
+  quiet: boolean;
+  pull: boolean;
+  target?: string;
+  networkMode?: string;
+  platform?: string;
+  extraHosts: string[];
+  hostConfig: HostConfigWire;
+}
+
+/** One message of the classic builder's JSON stream. */
+export interface BuildMessage { stream?: string; aux?: { ID: string } }
+export type BuildSink = (m: BuildMessage) => void;
+
+/** A build failure; `exitCode` is a failed RUN's exit code (the CLI exits with it). */
+export class BuildError extends EngineError {
+  constructor(message: string, readonly exitCode?: number) {
+    super('invalid-argument', message, { code: 'ERR_BUILD_FAILED' });
+  }
+}
+
+const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const DEFAULT_SHELL = ['/bin/sh', '-c'];
+const PROXY_ARGS = new Set(['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy']);
+type History = NonNullable<ImageConfigFile['history']>[number];
+
+interface StageState {
+  imageId?: string;
+  diffIds: string[];
+  history: History[];
+  config: ContainerConfigWire;
+  author?: string;
+  cmdSet: boolean;
+  /** ARGs declared in this stage, with their values */
+  args: Map<string, string | undefined>;
+}
+
+/** A received, parsed build, ready to run. */
+export class PreparedBuild {
+  constructor(
+    readonly ctx: BuildContext,
+    readonly model: DockerfileModel,
+    readonly file: string,
+    readonly req: BuildRequest,
+  ) {}
+}
+
+export class BuildService {
+  private readonly cache: BuildCache;
+
+  constructor(private readonly d: BuildServiceDeps) {
+    this.cache = new BuildCache(d.stateDir);
+  }
+
+  /** Receives the context and parses the Dockerfile (errors here are plain HTTP errors). */
+  async prepare(body: AsyncIterable<Buffer>, req: BuildRequest): Promise<PreparedBuild> {
+    if (req.platform && !/^linux(\/|$)/.test(req.platform)) throw invalidArgument(`"${req.platform}" is not a supported platform`);
+    const dir = join(this.d.tmpDir, `ctx-${randomBytes(8).toString('hex')}`);
+    const name = posix.normalize(req.dockerfile || 'Dockerfile').replace(/^\/+/, '');
+    let ctx: BuildContext;
+    try {
+      ctx = await BuildContext.receive(body, dir, name);
+      let file = name;
+      if (!ctx.entries.has(file) && !req.dockerfile && ctx.entries.has('dockerfile')) file = 'dockerfile';
+      const entry = ctx.entries.get(file);
+      if (!entry || entry.type !== 'file') throw invalidArgument(`Cannot locate specified Dockerfile: ${name}`);
+      if (ctx.entries.has('.dockerignore')) ctx.ignore = IgnoreMatcher.fromFile(await readFile(join(dir, '.dockerignore'), 'utf8'));
+      const text = await readFile(join(dir, file), 'utf8');
+      const shown = file.startsWith('.dockerfile.') ? 'Dockerfile' : basename(file);
+      const model = parseModel(text, shown);
+      stageGraph(model, req.target); // target errors before the stream starts
+      return new PreparedBuild(ctx, model, shown, req);
+    } catch (e) {
+      await rm(dir, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  /** Runs a prepared build, streaming the classic builder's messages; resolves with the image ID. */
+  async run(b: PreparedBuild, sink: BuildSink): Promise<string> {
+    const out = (s: string): void => { if (!b.req.quiet) sink({ stream: s }); };
+    try {
+      return await new BuildRun(this.d, this.cache, b, out).run(sink);
+    } finally {
+      await rm(b.ctx.dir, { recursive: true, force: true }).catch(() => {});
+    }
+  }
+
+  /** POST /build/prune: forgets the cache; returns the image IDs it pointed to. */
+  async prune(): Promise<{ deleted: string[]; reclaimed: number }> {
+    const deleted = await this.cache.prune();
+    return { deleted, reclaimed: 0 };
+  }
+}
+
+/** Orders the output of stages run in parallel: a stage's text appears once the earlier ones are done. */
+class OrderedOutput {
+  private buffers = new Map<number, string[]>();
+  private done = new Set<number>();
+  private head = 0;
+  constructor(private readonly order: number[], private readonly out: (s: string) => void) {}
+
+  writer(stage: number): (s: string) => void {
+    return (s) => {
+      if (this.order[this.head] === stage) this.out(s);
+      else { const b = this.buffers.get(stage) ?? []; b.push(s); this.buffers.set(stage, b); }
+    };
+  }
+
+  finish(stage: number): void {
+    this.done.add(stage);
+    while (this.head < this.order.length && this.done.has(this.order[this.head]!)) {
+      this.head++;
+      const next = this.order[this.head];
+      if (next === undefined) break;
+      for (const s of this.buffers.get(next) ?? []) this.out(s);
+      this.buffers.delete(next);
+    }
+  }
+}
+
+class BuildRun {
+  private readonly metaArgs = new Map<string, string | undefined>();
+  private readonly consumed = new Set<string>();
+  private readonly results = new Map<number, Promise<StageState>>();
+  private readonly stepNo = new Map<Instruction | Stage, number>();
+  private total = 0;
+
+  constructor(
+    private readonly d: BuildServiceDeps,
+    private readonly cache: BuildCache,
+    private readonly b: PreparedBuild,
+    private readonly out: (s: string) => void,
+  ) {}
+
+  private get req(): BuildRequest { return this.b.req; }
+
+  private buildArg(name: string): string | undefined {
+    const v = this.req.buildArgs[name];
+    return v === null ? undefined : v;
+  }
+
+  async run(sink: BuildSink): Promise<string> {
+    const { model } = this.b;
+    for (const a of model.metaArgs) {
+      for (const { name, value } of a.args) {
+        const given = this.buildArg(name);
+        if (given !== undefined) this.consumed.add(name);
+        this.metaArgs.set(name, given ?? (value === undefined ? undefined : processWord(value, defined(this.metaArgs), model.escape)));
+      }
+    }
+    const target = this.req.target;
+    const { order, deps } = stageGraph(model, target);
+    const last = order[order.length - 1]!;
+    const labels = Object.keys(this.req.labels).sort();
+    let n = 0;
+    for (const i of order) {
+      const s = model.stages[i]!;
+      this.stepNo.set(s, ++n);
+      for (const ins of s.instructions) this.stepNo.set(ins, ++n);
+    }
+    this.total = n + labels.length;
+    const ordered = new OrderedOutput(order, this.out);
+    const runStage = (i: number): Promise<StageState> => {
+      let p = this.results.get(i);
+      if (p) return p;
+      p = (async () => {
+        await Promise.all((deps.get(i) ?? []).map((dep) => runStage(dep)));
+        const w = ordered.writer(i);
+        try {
+          return await this.buildStage(model.stages[i]!, w, i === last ? labels : []);
+        } finally {
+          ordered.finish(i);
+        }
+      })();
+      this.results.set(i, p);
+      return p;
+    };
+    // every needed stage starts now; each waits for its own dependencies only
+    const all = order.map((i) => runStage(i));
+    const settled = await Promise.allSettled(all);
+    const failed = settled.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+    if (failed) throw failed.reason;
+    const final = await runStage(last);
+    let id = final.imageId;
+    if (!id) id = await this.commit(final, { createdBy: '', empty: true, key: undefined });
+    const unused = Object.keys(this.req.buildArgs).filter((k) => !this.consumed.has(k) && !PROXY_ARGS.has(k)).sort();
+    if (unused.length) this.out(`[Warning] One or more build-args [${unused.join(' ')}] were not consumed\n`);
+    sink({ aux: { ID: id } });
+    this.out(`Successfully built ${id.slice(7, 19)}\n`);
+    for (const t of this.req.tags) {
+      await this.d.images.tag(id, t);
+      this.out(`Successfully tagged ${familiarString(t)}\n`);
+    }
+    if (this.req.quiet) sink({ stream: `${id}\n` });
+    return id;
+  }
+
+  // ---- stages ----
+
+  private async buildStage(stage: Stage, out: (s: string) => void, labels: string[]): Promise<StageState> {
+    const esc = this.b.model.escape;
+    out(`Step ${this.stepNo.get(stage)}/${this.total} : ${stage.from.node.original}\n`);
+    const image = processWord(stage.from.image, defined(this.metaArgs), esc);
+    if (stage.from.platform) {
+      const p = processWord(stage.from.platform, defined(this.metaArgs), esc);
+      if (p && !/^linux(\/|$)/.test(p)) throw new BuildError(`"${p}" is not a supported platform`);
+    }
+    let st: StageState;
+    const other = findStage(this.b.model, image, stage.index);
+    if (other) {
+      const base = await this.results.get(other.index)!;
+      st = { ...clone(base), cmdSet: false, args: new Map() };
+      if (base.imageId) out(` ---> ${short(base.imageId)}\n`);
+    } else if (image === 'scratch') {
+      st = { diffIds: [], history: [], config: { Env: [DEFAULT_PATH] }, cmdSet: false, args: new Map() };
+    } else {
+      const img = this.d.images.find(image);
+      if (!img) throw new BuildError(`pull access denied for ${image.replace(/:.*$/, '')}, repository does not exist or may require 'docker login': the image is not present locally and pier's builder does not pull (pull it first)`);
+      st = fromImage(img);
+      out(` ---> ${short(img.id)}\n`);
+      const triggers = img.config.config?.OnBuild ?? [];
+      if (triggers.length) {
+        out(`# Executing ${triggers.length} build trigger${triggers.length > 1 ? 's' : ''}\n`);
+        for (const t of triggers) {
+          const node = parseDockerfile(t, this.b.file).nodes[0];
+          if (!node) continue;
+          await this.step(st, toInstruction(node, this.b.file, esc), out);
+        }
+        st.config.OnBuild = null;
+      }
+    }
+    for (const ins of stage.instructions) {
+      out(`Step ${this.stepNo.get(ins)}/${this.total} : ${ins.node.original}\n`);
+      await this.step(st, ins, out);
+    }
+    let n = this.total - labels.length;
+    for (const k of labels) {
+      out(`Step ${++n}/${this.total} : LABEL ${JSON.stringify(k)}=${JSON.stringify(this.req.labels[k])}\n`);
+      st.config.Labels = { ...(st.config.Labels ?? {}), [k]: this.req.labels[k]! };
+      await this.metaStep(st, `LABEL ${JSON.stringify(k)}=${JSON.stringify(this.req.labels[k])}`, out);
+    }
+    return st;
+  }
+
+  /** Variables for expansion: the config's Env over the declared ARGs. */
+  private expansionEnv(st: StageState): Map<string, string> {
+    const m = new Map<string, string>();
+    for (const [k, v] of st.args) if (v !== undefined) m.set(k, v);
+    for (const e of st.config.Env ?? []) {
+      const i = e.indexOf('=');
+      if (i > 0) m.set(e.slice(0, i), e.slice(i + 1));
+    }
+    return m;
+  }
+
+  /** Build args a RUN sees as environment (not overridden by ENV), sorted `k=v`. */
+  private runArgs(st: StageState): { shown: string[]; all: string[] } {
+    const envKeys = new Set((st.config.Env ?? []).map((e) => e.split('=')[0]!));
+    const shown: string[] = [];
+    for (const [k, v] of st.args) if (v !== undefined && !envKeys.has(k)) shown.push(`${k}=${v}`);
+    const all = [...shown];
+    for (const k of PROXY_ARGS) {
+      const v = this.buildArg(k);
+      if (v !== undefined && !st.args.has(k) && !envKeys.has(k)) all.push(`${k}=${v}`);
+    }
+    return { shown: shown.sort(), all };
+  }
+
+  private shell(st: StageState): string[] {
+    return st.config.Shell?.length ? st.config.Shell : DEFAULT_SHELL;
+  }
+
+  // ---- steps ----
+
+  private async step(st: StageState, ins: Instruction, out: (s: string) => void): Promise<void> {
+    const esc = this.b.model.escape;
+    const env = this.expansionEnv(st);
+    const word = (s: string): string => processWord(s, env, esc);
+    const c = st.config;
+    switch (ins.kind) {
+      case 'ENV': {
+        const pairs = ins.pairs.map(([k, v]) => [word(k), word(v)] as const);
+        const list = [...(c.Env ?? [])];
+        for (const [k, v] of pairs) {
+          const i = list.findIndex((e) => e.split('=')[0] === k);
+          if (i >= 0) list[i] = `${k}=${v}`; else list.push(`${k}=${v}`);
+        }
+        c.Env = list;
+        return this.metaStep(st, `ENV ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}`, out);
+      }
+      case 'LABEL': {
+        const pairs = ins.pairs.map(([k, v]) => [word(k), word(v)] as const);
+        c.Labels = { ...(c.Labels ?? {}) };
+        for (const [k, v] of pairs) c.Labels[k] = v;
+        return this.metaStep(st, `LABEL ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}`, out);
+      }
+      case 'ARG': {
+        const shown: string[] = [];
+        for (const { name, value } of ins.args) {
+          const dflt = value === undefined ? undefined : word(value);
+          const given = this.buildArg(name);
+          if (given !== undefined || name in this.req.buildArgs) this.consumed.add(name);
+          st.args.set(name, given ?? dflt ?? this.metaArgs.get(name));
+          shown.push(dflt === undefined ? name : `${name}=${dflt}`);
+        }
+        return this.metaStep(st, `ARG ${shown.join(' ')}`, out);
+      }
+      case 'CMD': case 'ENTRYPOINT': {
+        const argv = ins.json ? ins.args : [...this.shell(st), ins.args[0] ?? ''];
+        if (ins.kind === 'CMD') { c.Cmd = argv; st.cmdSet = true; } else {
+          c.Entrypoint = argv;
+          if (!st.cmdSet) c.Cmd = null;
+        }
+        if (!ins.json) c.ArgsEscaped = true;
+        return this.metaStep(st, `${ins.kind} ${goQuoteSlice(argv)}`, out);
+      }
+      case 'EXPOSE': {
+        const ports = ins.values.flatMap((v) => processWords(v, env, esc));
+        c.ExposedPorts = { ...(c.ExposedPorts ?? {}) };
+        for (const p of ports) for (const k of expandPort(p)) c.ExposedPorts[k] = {};
+        return this.metaStep(st, `EXPOSE ${ports.join(' ')}`, out);
+      }
+      case 'VOLUME': {
+        const vols = ins.values.map(word);
+        c.Volumes = { ...(c.Volumes ?? {}) };
+        for (const v of vols) {
+          if (!v.trim()) throw new BuildError('VOLUME specified can not be an empty string');
+          c.Volumes[v] = {};
+        }
+        return this.metaStep(st, `VOLUME [${vols.join(' ')}]`, out);
+      }
+      case 'USER': c.User = word(ins.value); return this.metaStep(st, `USER ${c.User}`, out);
+      case 'STOPSIGNAL': {
+        const sig = word(ins.value);
+        try { parseSignal(sig); } catch { throw new BuildError(`Invalid signal: ${sig}`); }
+        c.StopSignal = sig;
+        return this.metaStep(st, `STOPSIGNAL ${sig}`, out);
+      }
+      case 'MAINTAINER': st.author = ins.value; return this.metaStep(st, `MAINTAINER ${ins.value}`, out);
+      case 'SHELL': c.Shell = ins.shell; return this.metaStep(st, `SHELL [${ins.shell.join(' ')}]`, out);
+      case 'ONBUILD': c.OnBuild = [...(c.OnBuild ?? []), ins.trigger]; return this.metaStep(st, `ONBUILD ${ins.trigger}`, out);
+      case 'HEALTHCHECK': {
+        if (ins.test[0] === 'NONE') c.Healthcheck = { Test: ['NONE'] };
+        else {
+          const h: NonNullable<ContainerConfigWire['Healthcheck']> = { Test: ins.test };
+          if (ins.interval) h.Interval = ins.interval;
+          if (ins.timeout) h.Timeout = ins.timeout;
+          if (ins.startPeriod) h.StartPeriod = ins.startPeriod;
+          if (ins.startInterval) (h as Record<string, unknown>).StartInterval = ins.startInterval;
+          if (ins.retries) h.Retries = ins.retries;
+          c.Healthcheck = h;
+        }
+        const hc = c.Healthcheck as { Test: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; Retries?: number };
+        const q = `&{${goQuoteSlice(hc.Test)} "${formatDuration(hc.Interval ?? 0)}" "${formatDuration(hc.Timeout ?? 0)}" "${formatDuration(hc.StartPeriod ?? 0)}" '\\x${(hc.Retries ?? 0).toString(16).padStart(2, '0')}'}`;
+        return this.metaStep(st, `HEALTHCHECK ${q}`, out);
+      }
+      case 'WORKDIR': return this.workdir(st, word(ins.value), out);
+      case 'RUN': return this.runStep(st, ins, out);
+      case 'COPY': case 'ADD': return this.copyStep(st, ins, env, out);
+      case 'FROM': throw new BuildError('FROM is not allowed here');
+    }
+  }
+
+  private async cached(st: StageState, key: string, out: (s: string) => void): Promise<boolean> {
+    if (this.req.noCache) return false;
+    const id = await this.cache.get(key);
+    const img = id ? this.d.images.find(id) : undefined;
+    if (!img) return false;
+    out(' ---> Using cache\n');
+    out(` ---> ${short(img.id)}\n`);
+    Object.assign(st, fromImage(img), { cmdSet: st.cmdSet, args: st.args, author: st.author });
+    return true;
+  }
+
+  private async metaStep(st: StageState, comment: string, out: (s: string) => void): Promise<void> {
+    const createdBy = `${this.shell(st).join(' ')} #(nop)  ${comment}`;
+    const key = stepKey({ parent: st.imageId ?? 'scratch', createdBy, config: st.config });
+    if (await this.cached(st, key, out)) return;
+    const fake = randomBytes(6).toString('hex');
+    out(` ---> Running in ${fake}\n`);
+    out(`Removing intermediate container ${fake}\n`);
+    const id = await this.commit(st, { createdBy, empty: true, key });
+    out(` ---> ${short(id)}\n`);
+  }
+
+  private async commit(st: StageState, step: { createdBy: string; empty: boolean; diffId?: string; key: string | undefined }): Promise<string> {
+    const created = new Date().toISOString();
+    if (step.diffId) st.diffIds = [...st.diffIds, step.diffId];
+    st.history = [...st.history, { created, created_by: step.createdBy, ...(step.empty ? { empty_layer: true } : {}) }];
+    const cfg: ContainerConfigWire = cleanConfig(st.config);
+    if (st.imageId) cfg.Image = st.imageId;
+    const config: ImageConfigFile = {
+      architecture: hostArch(),
+      os: 'linux',
+      created,
+      ...(st.author ? { author: st.author } : {}),
+      config: cfg,
+      rootfs: { type: 'layers', diff_ids: st.diffIds },
+      history: st.history,
+    };
+    const img = await this.d.images.addImage({ config, parent: st.imageId });
+    st.imageId = img.id;
+    if (step.key) await this.cache.set(step.key, img.id);
+    return img.id;
+  }
+
+  /** Mounts the stage's rootfs on a fresh snapshot, lets fn change it, and commits the changes. */
+  private async withSnapshot<T>(st: StageState, fn: (rootfs: string) => Promise<T>, commit: (r: T) => boolean): Promise<{ diffId?: string; result: T }> {
+    const key = `build-${randomBytes(12).toString('hex')}`;
+    const rootfs = join(this.d.tmpDir, key);
+    await this.d.snapshotter.prepare(key);
+    try {
+      await this.d.snapshotter.mount(key, chainIds(st.diffIds), rootfs);
+      let result: T;
+      try {
+        result = await fn(rootfs);
+      } finally {
+        await this.d.snapshotter.unmount(rootfs);
+        await rm(rootfs, { recursive: true, force: true }).catch(() => {});
+      }
+      if (!commit(result)) return { result };
+      const { diffId } = await this.d.images.addLayer(packDirectory(this.d.upperDir(key), { overlayWhiteouts: true }), chainIds(st.diffIds).at(-1));
+      return { diffId, result };
+    } finally {
+      await this.d.snapshotter.remove(key).catch(() => {});
+    }
+  }
+
+  /** Reads from another image's filesystem (COPY --from). */
+  private async withImageRoot<T>(diffIds: string[], fn: (rootfs: string) => Promise<T>): Promise<T> {
+    const key = `build-${randomBytes(12).toString('hex')}`;
+    const rootfs = join(this.d.tmpDir, key);
+    await this.d.snapshotter.prepare(key);
+    try {
+      await this.d.snapshotter.mount(key, chainIds(diffIds), rootfs);
+      try { return await fn(rootfs); } finally {
+        await this.d.snapshotter.unmount(rootfs);
+        await rm(rootfs, { recursive: true, force: true }).catch(() => {});
+      }
+    } finally {
+      await this.d.snapshotter.remove(key).catch(() => {});
+    }
+  }
+
+  private async workdir(st: StageState, dir: string, out: (s: string) => void): Promise<void> {
+    const wd = posix.resolve(st.config.WorkingDir || '/', dir);
+    st.config.WorkingDir = wd;
+    const createdBy = `${this.shell(st).join(' ')} #(nop) WORKDIR ${wd}`;
+    const key = stepKey({ parent: st.imageId ?? 'scratch', createdBy, config: st.config });
+    if (await this.cached(st, key, out)) return;
+    const fake = randomBytes(6).toString('hex');
+    out(` ---> Running in ${fake}\n`);
+    const { diffId } = await this.withSnapshot(st, async (root) => {
+      if (await isDirIn(root, wd)) return false;
+      await mkdirpIn(root, wd);
+      return true;
+    }, (made) => made);
+    out(`Removing intermediate container ${fake}\n`);
+    const id = await this.commit(st, { createdBy, empty: !diffId, diffId, key });
+    out(` ---> ${short(id)}\n`);
+  }
+
+  private async runStep(st: StageState, ins: ExecInstr, out: (s: string) => void): Promise<void> {
+    const shell = this.shell(st);
+    let argv: string[];
+    if (ins.json) argv = ins.args;
+    else {
+      let script = ins.args[0] ?? '';
+      if (ins.heredocs.length) {
+        const only = /^<<-?\s*(["']?)([A-Za-z_][A-Za-z0-9_.-]*)\1$/.exec(script.trim());
+        script = only && ins.heredocs.length === 1
+          ? ins.heredocs[0]!.content
+          : `${script}\n${ins.heredocs.map((h) => `${h.content}${h.name}`).join('\n')}\n`;
+      }
+      argv = [...shell, script];
+    }
+    const { shown, all } = this.runArgs(st);
+    const createdBy = (shown.length ? `|${shown.length} ${shown.join(' ')} ` : '') + argv.join(' ');
+    const key = stepKey({ parent: st.imageId ?? 'scratch', createdBy, config: st.config });
+    if (await this.cached(st, key, out)) return;
+    if (!st.imageId) throw new BuildError('Please provide a source image with `from` prior to run');
+    const hostConfig: HostConfigWire = {
+      ...this.req.hostConfig,
+      NetworkMode: ins.network === 'none' ? 'none' : ins.network === 'host' ? 'host' : (this.req.networkMode || 'default'),
+      ...(this.req.extraHosts.length ? { ExtraHosts: this.req.extraHosts } : {}),
+      LogConfig: { Type: 'json-file', Config: {} },
+    };
+    const { id } = await this.d.containers.create({
+      Image: st.imageId,
+      Cmd: argv,
+      Entrypoint: [''],
+      Env: [...(st.config.Env ?? []), ...all],
+      WorkingDir: st.config.WorkingDir ?? '',
+      User: st.config.User ?? '',
+      Labels: {},
+      HostConfig: hostConfig,
+    }, undefined);
+    out(` ---> Running in ${id.slice(0, 12)}\n`);
+    let code: number;
+    try {
+      const exited = this.d.containers.waitFor(id, 'next-exit');
+      await this.d.containers.start(id);
+      for await (const e of this.d.containers.logs(id, { follow: true, stdout: true, stderr: true })) {
+        const text = e.data.toString('utf8');
+        out(e.stream === 'stderr' ? `\u001b[91m${text}\u001b[0m` : text);
+      }
+      code = await exited;
+    } catch (e) {
+      await this.d.containers.remove(id, { force: true, volumes: true }).catch(() => {});
+      throw e;
+    }
+    if (code !== 0) {
+      await this.d.containers.remove(id, { force: true, volumes: true }).catch(() => {});
+      throw new BuildError(`The command '${argv.join(' ')}' returned a non-zero code: ${code}`, code);
+    }
+    let diffId: string;
+    try {
+      ({ diffId } = await this.d.images.addLayer(packDirectory(this.d.upperDir(id), { overlayWhiteouts: true, filter: runtimeArtifact }), chainIds(st.diffIds).at(-1)));
+    } finally {
+      await this.d.containers.remove(id, { force: true, volumes: true }).catch(() => {});
+    }
+    out(`Removing intermediate container ${id.slice(0, 12)}\n`);
+    const img = await this.commit(st, { createdBy, empty: false, diffId, key });
+    out(` ---> ${short(img)}\n`);
+  }
+
+  private async copyStep(st: StageState, ins: CopyInstr, env: Map<string, string>, out: (s: string) => void): Promise<void> {
+    const esc = this.b.model.escape;
+    const ctx = this.b.ctx;
+    const word = (s: string): string => processWord(s, env, esc);
+    const rawDest = word(ins.dest);
+    const destIsDirSyntax = rawDest.endsWith('/') || rawDest.endsWith('/.') || rawDest === '.';
+    const dest = posix.resolve(st.config.WorkingDir || '/', rawDest);
+    const heredocNames = new Map(ins.heredocs.map((h) => [h.name, h]));
+    const inline: Array<{ name: string; content: string }> = [];
+    const local: string[] = [];
+    const urls: string[] = [];
+    for (const raw of ins.sources) {
+      const hd = /^<<-?\s*(["']?)([A-Za-z_][A-Za-z0-9_.-]*)\1$/.exec(raw);
+      if (hd && heredocNames.has(hd[2]!)) {
+        const h = heredocNames.get(hd[2]!)!;
+        inline.push({ name: h.name, content: h.expand ? expandHeredoc(h.content, env, esc) : h.content });
+        continue;
+      }
+      const src = word(raw);
+      if (ins.kind === 'ADD' && /^https?:\/\//.test(src)) { urls.push(src); continue; }
+      if (!ins.from) local.push(...ctx.match(src, ins.kind));
+      else local.push(src);
+    }
+    const count = local.length + urls.length + inline.length;
+    if (count > 1 && !destIsDirSyntax) throw new BuildError(`When using ${ins.kind} with more than one source file, the destination must be a directory and end with a /`);
+
+    // sources from another stage or image
+    let fromDiffIds: string[] | undefined;
+    let fromId = '';
+    if (ins.from) {
+      const ref = processWord(ins.from, defined(this.metaArgs), esc);
+      const stage = findStage(this.b.model, ref, Number.MAX_SAFE_INTEGER);
+      if (stage) {
+        const s = await this.results.get(stage.index);
+        if (!s) throw new BuildError(`invalid from flag value ${ref}: stage not built`);
+        fromDiffIds = s.diffIds; fromId = s.imageId ?? 'scratch';
+      } else {
+        const img = this.d.images.find(ref);
+        if (!img) throw new BuildError(`invalid from flag value ${ref}: pull access denied for ${ref}, repository does not exist or may require 'docker login'`);
+        fromDiffIds = img.config.rootfs.diff_ids; fromId = img.id;
+      }
+    }
+    // downloads (ADD URL): fetched every time, the content decides the cache
+    const downloads: Array<{ url: string; path: string; sum: string; name: string }> = [];
+    for (const url of urls) downloads.push(await this.download(url));
+
+    const h = createHash('sha256');
+    if (ins.from) h.update(`from:${fromId}:${local.join('\0')}`);
+    else h.update(ctx.checksum(local));
+    for (const dl of downloads) h.update(`url:${dl.url}:${dl.sum}`);
+    for (const i of inline) h.update(`inline:${i.name}:${i.content}`);
+    const sum = h.digest('hex');
+    const single = count === 1 && local.length === 1 && !ins.from ? ctx.entries.get(local[0]!) : undefined;
+    const kindWord = count > 1 ? 'multi' : single?.type === 'dir' || local[0] === '.' ? 'dir' : 'file';
+    const createdBy = `${this.shell(st).join(' ')} #(nop) ${ins.kind} ${ins.chown ? `--chown=${ins.chown} ` : ''}${ins.chmod ? `--chmod=${ins.chmod} ` : ''}${kindWord}:${sum} in ${rawDest} `;
+    const key = stepKey({ parent: st.imageId ?? 'scratch', createdBy, config: st.config, sources: sum });
+    try {
+      if (await this.cached(st, key, out)) return;
+      const mode = ins.chmod ? parseMode(ins.chmod) : undefined;
+      const { diffId } = await this.withSnapshot(st, async (root) => {
+        const owner = ins.chown ? await chownIds(root, word(ins.chown)) : { uid: 0, gid: 0 };
+        const intoDir = destIsDirSyntax || count > 1 || await isDirIn(root, dest);
+        const target = async (name: string): Promise<string> => {
+          if (intoDir) return join(await mkdirpIn(root, dest), name);
+          await mkdirpIn(root, posix.dirname(dest));
+          return resolveIn(root, dest);
+        };
+        const copyOne = async (srcHost: string, name: string, isDir: boolean, skip?: (rel: string) => boolean): Promise<void> => {
+          if (isDir) {
+            const d = await mkdirpIn(root, dest, owner);
+            await copyTree(srcHost, d, { owner, mode, skip }, '').catch(async (e) => { throw e; });
+            return;
+          }
+          if (ins.kind === 'ADD' && await isArchive(srcHost)) {
+            const d = await mkdirpIn(root, dest);
+            await extractTar(readTar(maybeDecompress(createReadStream(srcHost))), d, { whiteouts: 'none', noOverwriteDirNonDir: true });
+            return;
+          }
+          await copyTree(srcHost, await target(name), { owner, mode });
+        };
+        if (ins.from) {
+          await this.withImageRoot(fromDiffIds!, async (srcRoot) => {
+            for (const p of local) {
+              const host = await resolveIn(srcRoot, posix.resolve('/', p));
+              if (!(await exists(host))) throw new BuildError(`${ins.kind} failed: stat ${posix.resolve('/', p)}: file does not exist`);
+              const dir = await isDirIn(srcRoot, posix.resolve('/', p));
+              await copyOne(host, posix.basename(p), dir);
+            }
+          });
+        } else {
+          for (const p of local) {
+            const e = ctx.entries.get(p);
+            const isDir = p === '.' || e?.type === 'dir';
+            await copyOne(join(ctx.dir, p), posix.basename(p), isDir, (rel) => ctx.ignore.matches(p === '.' ? rel : `${p}/${rel}`));
+          }
+        }
+        for (const dl of downloads) {
+          const t = await target(dl.name);
+          await copyTree(dl.path, t, { owner, mode: mode ?? 0o600 });
+        }
+        for (const i of inline) {
+          const t = await target(i.name);
+          await writeFile(t, i.content, { mode: mode ?? 0o644 });
+          const fh = await open(t, 'r'); await fh.chown(owner.uid, owner.gid); await fh.close();
+        }
+        return true;
+      }, () => true);
+      const id = await this.commit(st, { createdBy, empty: false, diffId, key });
+      out(` ---> ${short(id)}\n`);
+    } finally {
+      for (const dl of downloads) await rm(dl.path, { force: true }).catch(() => {});
+    }
+  }
+
+  private async download(url: string): Promise<{ url: string; path: string; sum: string; name: string }> {
+    let res: Response;
+    try { res = await fetch(url, { redirect: 'follow' }); } catch (e) {
+      throw new BuildError(`failed to GET ${url}: ${(e as Error).message}`);
+    }
+    if (!res.ok) throw new BuildError(`failed to GET ${url} with status ${res.status} ${res.statusText}: ${(await res.text().catch(() => '')).slice(0, 200)}`);
+    const buf = Buffer.from(await res.arrayBuffer());
+    await mkdir(this.d.tmpDir, { recursive: true });
+    const path = join(this.d.tmpDir, `dl-${randomBytes(8).toString('hex')}`);
+    await writeFile(path, buf, { mode: 0o600 });
+    let name = posix.basename(new URL(url).pathname);
+    if (!name || name === '/') name = '__unnamed__';
+    return { url, path, sum: createHash('sha256').update(buf).digest('hex'), name };
+  }
+}
+
+// ---- helpers ----
+
+const short = (id: string): string => id.replace(/^sha256:/, '').slice(0, 12);
+const defined = (m: Map<string, string | undefined>): Map<string, string> => new Map([...m].filter((e): e is [string, string] => e[1] !== undefined));
+const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+const exists = async (p: string): Promise<boolean> => { try { await lstat(p); return true; } catch { return false; } };
+
+function fromImage(img: ImageRecord): StageState {
+  const config = clone(img.config.config ?? {});
+  if (!(config.Env ?? []).some((e) => e.startsWith('PATH='))) config.Env = [...(config.Env ?? []), DEFAULT_PATH];
+  return {
+    imageId: img.id,
+    diffIds: [...img.config.rootfs.diff_ids],
+    history: clone(img.config.history ?? []),
+    config,
+    author: img.config.author,
+    cmdSet: false,
+    args: new Map(),
+  };
+}
+
+/** The image's config without empty or per-container fields. */
+function cleanConfig(c: ContainerConfigWire): ContainerConfigWire {
+  const out: ContainerConfigWire = {};
+  for (const [k, v] of Object.entries(c) as Array<[keyof ContainerConfigWire, unknown]>) {
+    if (v === undefined || v === null || v === '' || v === false) continue;
+    if (Array.isArray(v) && v.length === 0 && k !== 'Entrypoint' && k !== 'Cmd') continue;
+    if (typeof v === 'object' && !Array.isArray(v) && Object.keys(v as object).length === 0) continue;
+    (out as Record<string, unknown>)[k] = v;
+  }
+  delete out.Image;
+  return out;
+}
+
+/** Go's %q of a []string: `["a" "b"]`. */
+function goQuoteSlice(a: string[]): string {
+  return `[${a.map((s) => JSON.stringify(s)).join(' ')}]`;
+}
+
+/** `80` → `80/tcp`; ranges expand: `8000-8001/udp` → two ports. */
+function expandPort(p: string): string[] {
+  const m = /^(\d+)(?:-(\d+))?(?:\/(tcp|udp|sctp))?$/i.exec(p);
+  if (!m) throw new BuildError(`Invalid containerPort: ${p}`);
+  const proto = (m[3] ?? 'tcp').toLowerCase();
+  const a = Number(m[1]), b = m[2] ? Number(m[2]) : a;
+  if (b < a || b > 65535) throw new BuildError(`Invalid range specified for the Port: ${p}`);
+  const out: string[] = [];
+  for (let i = a; i <= b; i++) out.push(`${i}/${proto}`);
+  return out;
+}
+
+function parseMode(s: string): number {
+  if (!/^[0-7]{1,4}$/.test(s)) throw new BuildError(`invalid chmod parameter: ${s}. it should be octal string`);
+  return parseInt(s, 8);
+}
+
+async function chownIds(root: string, spec: string): Promise<{ uid: number; gid: number }> {
+  const read = async (p: string): Promise<string | undefined> => { try { return await readFile(await resolveIn(root, p), 'utf8'); } catch { return undefined; } };
+  const [user, group] = spec.split(':') as [string, string | undefined];
+  const passwd = await read('/etc/passwd');
+  const groups = await read('/etc/group');
+  try {
+    const r = resolveUser(group === undefined ? user : `${user}:${group}`, { passwd, group: groups });
+    // moby: `--chown=user` alone uses the user's uid for the group too when numeric
+    const gid = group === undefined && /^\d+$/.test(user) ? r.user.uid : r.user.gid;
+    return { uid: r.user.uid, gid };
+  } catch (e) {
+    throw new BuildError(`unable to convert uid/gid chown string to host mapping: ${(e as Error).message}`);
+  }
+}
+
+async function isArchive(path: string): Promise<boolean> {
+  try {
+    let head = Buffer.alloc(0);
+    for await (const c of maybeDecompress(createReadStream(path, { end: 1 << 20 }))) {
+      head = Buffer.concat([head, c]);
+      if (head.length >= 512) break;
+    }
+    return head.length >= 512 && head.subarray(257, 262).toString('latin1') === 'ustar';
+  } catch {
+    return false;
+  }
+}
+
+function expandHeredoc(content: string, env: Map<string, string>, esc: string): string {
+  // variables only: quotes and escapes in a heredoc body are kept
+  return content.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-+][^}]*)?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (m) => {
+    try { return processWord(m, env, esc); } catch { return m; }
+  });
+}
+
+/** Mount points runc makes in an upper dir when the image lacks them; not part of a RUN's changes. */
+function runtimeArtifact(name: string, st: { isFile(): boolean; size: number }): boolean {
+  const n = name.replace(/^\.?\//, '');
+  if ((n === 'etc/hosts' || n === 'etc/hostname' || n === 'etc/resolv.conf') && st.isFile() && st.size === 0) return false;
+  return true;
+}
+
