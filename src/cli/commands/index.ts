@@ -20,8 +20,12 @@ const e = (description: string, load: () => Promise<{ command: CommandSpec }>): 
 
 const C = {
   attach: e('Attach local standard input, output, and error streams to a running container', () => import('./container/attach.js')),
+  commit: e("Create a new image from a container's changes", () => import('./container/commit.js')),
+  cp: e('Copy files/folders between a container and the local filesystem', () => import('./container/cp.js')),
   create: e('Create a new container', () => import('./container/create.js')),
+  diff: e("Inspect changes to files or directories on a container's filesystem", () => import('./container/diff.js')),
   exec: e('Execute a command in a running container', () => import('./container/exec.js')),
+  export: e("Export a container's filesystem as a tar archive", () => import('./container/export.js')),
   inspect: e('Display detailed information on one or more containers', () => import('./container/inspect.js')),
   kill: e('Kill one or more running containers', () => import('./container/kill.js')),
   logs: e('Fetch the logs of a container', () => import('./container/logs.js')),
