@@ -23,6 +23,9 @@ import { OverlaySnapshotter } from '../adapters/overlay/index.js';
 import { CopySnapshotter } from '../adapters/copy-snapshotter/index.js';
 import { HttpRegistryRemote, JsonBlobDigestMap } from '../adapters/registry-remote/index.js';
 import { RuncRuntime } from '../adapters/runc/index.js';
+import { FsCgroupManager, LinuxHostProbe } from '../adapters/cgroups/index.js';
+import { ResourceService } from '../services/index.js';
+import { resourceRoutes } from './routes/index.js';
 import { ENGINE_VERSION } from '../api/index.js';
 import type { RuntimeConfig } from '../core/ports/index.js';
 import { errnoCode } from '../lib/errdefs.js';
@@ -162,9 +165,11 @@ async function main(): Promise<void> {
     saveContainer: (c) => containerStore.save(c), containerDir: (id) => containerStore.dir(id), log,
   });
   await networks.load();
+  const hostProbe = new LinuxHostProbe();
+  const cgroups = new FsCgroupManager();
   const containers = new ContainerService({
     store: containerStore, snapshotter, monitor, runtime: new RuncRuntime(), logs, images, events,
-    runtimes, defaultRuntime, bundleRoot: join(flags.execRoot, 'c'), resolvConf, log, networking: networks,
+    runtimes, defaultRuntime, bundleRoot: join(flags.execRoot, 'c'), resolvConf, log, host: hostProbe, cgroups, networking: networks,
   });
   networks.setContainers(containers);
   await mkdir(join(flags.execRoot, 'c'), { recursive: true, mode: 0o700 });
@@ -190,6 +195,7 @@ async function main(): Promise<void> {
     containers, images, driver, upperDir: (id) => snapshotter.upperDir(id), containerDir: (id) => containerStore.dir(id),
   });
   execRoutes(router, execs);
+  resourceRoutes(router, { containers, resources: new ResourceService({ containers, store: containerStore, host: hostProbe, cgroups, runtimes }) });
   networkRoutes(router, { networks, containers });
   containerFileRoutes(router, new ContainerFilesService({
     containers, images, events, upperDir: (id) => snapshotter.upperDir(id),

@@ -1,4 +1,5 @@
 export * from './containers.js';
+export * from './resources.js';
 export * from './exec.js';
 export * from './networks.js';
 export * from './images.js';
