@@ -1,2 +1,3 @@
 export * from './containers.js';
 export * from './images.js';
+export * from './networks.js';
