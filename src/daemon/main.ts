@@ -40,6 +40,8 @@ import { registryRoutes } from './routes/index.js';
 import { RegistryPuller, RegistryPusher } from '../services/index.js';
 import { stat as statFile } from 'node:fs/promises';
 import { containerRoutes, execRoutes, imageExchangeRoutes, imageRoutes, systemRoutes } from './routes/index.js';
+import { buildRoutes } from './routes/index.js';
+import { BuildService } from '../services/index.js';
 import { dirSize } from '../lib/fs/index.js';
 import { stat as statBlob } from 'node:fs/promises';
 import { hostArch } from '../services/index.js';
@@ -219,6 +221,13 @@ async function main(): Promise<void> {
     pusher: new RegistryPusher({ images, remote, digests, readBlob, blobSize: async (d) => (await statFile(content.path(d))).size }),
   });
   imageRoutes(router, { pull, images, driver, layerDirs: (chain) => chain.map((c) => join(snapshotDir, 'layers', c.replace('sha256:', ''), 'fs')) });
+  buildRoutes(router, {
+    builds: new BuildService({
+      images, containers, snapshotter, upperDir: (key) => snapshotter.upperDir(key),
+      stateDir: join(flags.root, 'build'), tmpDir: join(flags.root, 'build', 'tmp'), log,
+    }),
+  });
+  await rm(join(flags.root, 'build', 'tmp'), { recursive: true, force: true });
 
   const servers: Server[] = [];
   for (const host of flags.hosts) {
