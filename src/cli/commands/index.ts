@@ -49,11 +49,17 @@ const I = {
   rm: e('Remove one or more images', () => import('./image/rmi.js')),
   tag: e('Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE', () => import('./image/tag.js')),
   pull: e('Download an image from a registry', () => import('./image/pull.js')),
+  save: e('Save one or more images to a tar archive (streamed to STDOUT by default)', () => import('./image/save.js')),
+  load: e('Load an image from a tar archive or STDIN', () => import('./image/load.js')),
+  history: e('Show the history of an image', () => import('./image/history.js')),
+  prune: e('Remove unused images', () => import('./image/prune.js')),
+  push: e('Upload an image to a registry', () => import('./image/push.js')),
 };
 
 const S = {
   events: e('Get real time events from the server', () => import('./system/events.js')),
   info: e('Display system-wide information', () => import('./system/info.js')),
+  df: e('Show docker disk usage', () => import('./system/df.js')),
 };
 
 export const topLevel: Readonly<Record<string, Entry>> = {
@@ -65,6 +71,14 @@ export const topLevel: Readonly<Record<string, Entry>> = {
   rmi: I.rm,
   tag: I.tag,
   pull: I.pull,
+  save: I.save,
+  load: I.load,
+  history: I.history,
+  push: I.push,
+  login: e('Log in to a registry', () => import('./registry/login.js')),
+  logout: e('Log out from a registry', () => import('./registry/logout.js')),
+  search: e('Search Docker Hub for images', () => import('./registry/search.js')),
+  registry: e('Run an OCI distribution registry (pier registry serve|gc)', () => import('./registry/registry.js')),
   events: S.events,
   info: S.info,
   version: e('Show the Docker version information', () => import('./system/version.js')),

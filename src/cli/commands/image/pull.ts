@@ -3,6 +3,7 @@ import { fullRepository, parseImageName } from '../../../api/image-name.js';
 import { flagBool, flagString, type ParsedFlags } from '../../flags/index.js';
 import { StatusError, type CommandEnv, type CommandSpec } from '../command.js';
 import { displayJsonMessages, StreamMessageError } from '../progress.js';
+import { encodeAuthHeader, getCredentials } from '../registry/credentials.js';
 
 export const command: CommandSpec = {
   usage: '[OPTIONS] NAME[:TAG|@DIGEST]',
@@ -18,7 +19,11 @@ export const command: CommandSpec = {
     const n = parseImageName(p.args[0] as string);
     const tag = n.digest ?? n.tag ?? 'latest';
     if (!n.tag && !n.digest && !flagBool(p, 'all-tags')) env.io.stdout.write('Using default tag: latest\n');
-    const res = await env.client().imagePull(fullRepository(n), flagBool(p, 'all-tags') ? undefined : tag, flagString(p, 'platform'));
+    const auth = await getCredentials(env.env, n.domain);
+    const res = await env.client().request('POST', '/images/create', {
+      query: { fromImage: fullRepository(n), tag: flagBool(p, 'all-tags') ? undefined : tag, platform: flagString(p, 'platform') || undefined },
+      headers: { 'X-Registry-Auth': encodeAuthHeader(auth) },
+    });
     try {
       await displayJsonMessages(res, flagBool(p, 'quiet') ? undefined : env.io.stdout);
     } catch (e) {
