@@ -78,9 +78,10 @@ export function containerInspect(c: ContainerRecord, extra: { driver: string; ro
     },
     NetworkSettings: {
       Bridge: '', SandboxID: '', HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
-      Ports: {}, SandboxKey: '', SecondaryIPAddresses: null, SecondaryIPv6Addresses: null,
-      EndpointID: '', Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, IPAddress: '', IPPrefixLen: 0,
-      IPv6Gateway: '', MacAddress: '',
+      Ports: c.ports ?? {}, SandboxKey: '', SecondaryIPAddresses: null, SecondaryIPv6Addresses: null,
+      EndpointID: c.endpoints.bridge?.EndpointID ?? '', Gateway: c.endpoints.bridge?.Gateway ?? '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
+      IPAddress: c.endpoints.bridge?.IPAddress ?? '', IPPrefixLen: c.endpoints.bridge?.IPPrefixLen ?? 0,
+      IPv6Gateway: '', MacAddress: c.endpoints.bridge?.MacAddress ?? '',
       Networks: networks,
     },
   };
@@ -119,7 +120,7 @@ export function containerSummary(c: ContainerRecord, now: number, imageName: str
     ImageID: c.imageId,
     Command: commandString(c),
     Created: Math.floor(Date.parse(c.created) / 1000),
-    Ports: [],
+    Ports: portsSummary(c),
     Labels: c.config.Labels ?? {},
     State: c.state.status,
     Status: statusText(c, now),
@@ -130,3 +131,14 @@ export function containerSummary(c: ContainerRecord, now: number, imageName: str
 }
 
 export { shortId };
+
+/** ps's `Ports` list: one entry per published binding, exposed-only ports without PublicPort. */
+function portsSummary(c: ContainerRecord): Array<Record<string, unknown>> {
+  const out: Array<Record<string, unknown>> = [];
+  for (const [key, list] of Object.entries(c.ports ?? {})) {
+    const [port = '0', type = 'tcp'] = key.split('/');
+    if (!list?.length) { out.push({ PrivatePort: Number(port), Type: type }); continue; }
+    for (const b of list) out.push({ IP: b.HostIp, PrivatePort: Number(port), PublicPort: Number(b.HostPort), Type: type });
+  }
+  return out;
+}
