@@ -1,0 +1,64 @@
+/**
+ * `pier image prune [-a] [-f] [--filter]`: POST /images/prune (the CLI adds dangling=true
+ * unless -a), after asking like docker unless -f.
+ */
+import { humanSize } from '../../../api/units.js';
+import { flagBool, flagList, parseFilterList, type ParsedFlags } from '../../flags/index.js';
+import { StatusError, type CommandEnv, type CommandSpec, type InStream } from '../command.js';
+
+const WARN_DANGLING = 'WARNING! This will remove all dangling images.';
+const WARN_ALL = 'WARNING! This will remove all images without at least one container associated to them.';
+
+/** Reads one answer line; y or yes (any case) agrees. */
+export async function confirm(env: CommandEnv, question: string): Promise<boolean> {
+  env.io.stdout.write(`${question}\nAre you sure you want to continue? [y/N] `);
+  const line = await readLine(env.io.stdin);
+  return /^y(es)?$/i.test(line.trim());
+}
+
+async function readLine(s: InStream): Promise<string> {
+  let buf = '';
+  for await (const chunk of s) {
+    buf += chunk.toString();
+    const nl = buf.indexOf('\n');
+    if (nl >= 0) return buf.slice(0, nl);
+  }
+  return buf;
+}
+
+export const command: CommandSpec = {
+  usage: '[OPTIONS]',
+  description: 'Remove unused images',
+  aliases: ['pier image prune'],
+  flags: [
+    { long: 'all', short: 'a', kind: 'bool', usage: 'Remove all unused images, not just dangling ones' },
+    { long: 'filter', kind: 'stringArray', valueName: 'filter', usage: 'Provide filter values (e.g. "until=<timestamp>")' },
+    { long: 'force', short: 'f', kind: 'bool', usage: 'Do not prompt for confirmation' },
+  ],
+  args: { kind: 'none' },
+  async run(env: CommandEnv, p: ParsedFlags): Promise<number> {
+    let filters: Record<string, Record<string, boolean>>;
+    try {
+      filters = parseFilterList(flagList(p, 'filter'));
+    } catch (e) {
+      throw new StatusError(125, (e as Error).message);
+    }
+    const all = flagBool(p, 'all');
+    filters['dangling'] = { [all ? 'false' : 'true']: true };
+    if (!flagBool(p, 'force') && !(await confirm(env, all ? WARN_ALL : WARN_DANGLING))) return 0;
+    const r = await env.client().json<{ ImagesDeleted: Array<{ Untagged?: string; Deleted?: string }> | null; SpaceReclaimed: number }>(
+      'POST', '/images/prune', { query: { filters: JSON.stringify(filters) } });
+    let out = '';
+    if (r.ImagesDeleted?.length) {
+      out += 'Deleted Images:\n';
+      for (const d of r.ImagesDeleted) {
+        if (d.Untagged) out += `untagged: ${d.Untagged}\n`;
+        if (d.Deleted) out += `deleted: ${d.Deleted}\n`;
+      }
+      out += '\n';
+    }
+    out += `Total reclaimed space: ${humanSize(r.SpaceReclaimed)}\n`;
+    env.io.stdout.write(out);
+    return 0;
+  },
+};
