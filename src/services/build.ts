@@ -358,7 +358,6 @@ class BuildRun {
           c.Entrypoint = argv;
           if (!st.cmdSet) c.Cmd = null;
         }
-        if (!ins.json) c.ArgsEscaped = true;
         return this.metaStep(st, `${ins.kind} ${goQuoteSlice(argv)}`, out);
       }
       case 'EXPOSE': {
@@ -421,7 +420,7 @@ class BuildRun {
 
   private async metaStep(st: StageState, comment: string, out: (s: string) => void): Promise<void> {
     const createdBy = `${this.shell(st).join(' ')} #(nop)  ${comment}`;
-    const key = stepKey({ parent: st.imageId ?? 'scratch', createdBy, config: st.config });
+    const key = stepKey({ parent: st.imageId ?? 'scratch', createdBy, config: cleanConfig(st.config) });
     if (await this.cached(st, key, out)) return;
     const fake = randomBytes(6).toString('hex');
     out(` ---> Running in ${fake}\n`);
@@ -493,7 +492,7 @@ class BuildRun {
     const wd = posix.resolve(st.config.WorkingDir || '/', dir);
     st.config.WorkingDir = wd;
     const createdBy = `${this.shell(st).join(' ')} #(nop) WORKDIR ${wd}`;
-    const key = stepKey({ parent: st.imageId ?? 'scratch', createdBy, config: st.config });
+    const key = stepKey({ parent: st.imageId ?? 'scratch', createdBy, config: cleanConfig(st.config) });
     if (await this.cached(st, key, out)) return;
     const fake = randomBytes(6).toString('hex');
     out(` ---> Running in ${fake}\n`);
@@ -523,7 +522,7 @@ class BuildRun {
     }
     const { shown, all } = this.runArgs(st);
     const createdBy = (shown.length ? `|${shown.length} ${shown.join(' ')} ` : '') + argv.join(' ');
-    const key = stepKey({ parent: st.imageId ?? 'scratch', createdBy, config: st.config });
+    const key = stepKey({ parent: st.imageId ?? 'scratch', createdBy, config: cleanConfig(st.config) });
     if (await this.cached(st, key, out)) return;
     if (!st.imageId) throw new BuildError('Please provide a source image with `from` prior to run');
     const hostConfig: HostConfigWire = {
@@ -626,7 +625,7 @@ class BuildRun {
     const single = count === 1 && local.length === 1 && !ins.from ? ctx.entries.get(local[0]!) : undefined;
     const kindWord = count > 1 ? 'multi' : single?.type === 'dir' || local[0] === '.' ? 'dir' : 'file';
     const createdBy = `${this.shell(st).join(' ')} #(nop) ${ins.kind} ${ins.chown ? `--chown=${ins.chown} ` : ''}${ins.chmod ? `--chmod=${ins.chmod} ` : ''}${kindWord}:${sum} in ${rawDest} `;
-    const key = stepKey({ parent: st.imageId ?? 'scratch', createdBy, config: st.config, sources: sum });
+    const key = stepKey({ parent: st.imageId ?? 'scratch', createdBy, config: cleanConfig(st.config), sources: sum });
     try {
       if (await this.cached(st, key, out)) return;
       const mode = ins.chmod ? parseMode(ins.chmod) : undefined;
