@@ -58,6 +58,8 @@ export async function copyToStream(src: AsyncIterable<Buffer>, out: Writable): P
     n += (chunk as Buffer).length;
     if (!out.write(chunk)) await once(out, 'drain');
   }
+  // a pipe is written asynchronously: wait until everything left before the CLI exits
+  await new Promise<void>((r) => out.write(Buffer.alloc(0), () => r()));
   return n;
 }
 
