@@ -435,6 +435,19 @@ function buildRootfs(dir: string): string {
   return out;
 }
 
+/** A bridge name and a free /24 of the project's test range 10.213.0.0/16 for one test daemon. */
+export function testBridgeArgs(): string[] {
+  let routes = '';
+  try { routes = readFileSync('/proc/net/route', 'utf8'); } catch { /* none */ }
+  for (let i = 0; i < 64; i++) {
+    const k = 1 + Math.floor(Math.random() * 254);
+    const hex = (0x0a | (0xd5 << 8) | (k << 16)).toString(16).toUpperCase().padStart(8, '0'); // 10.213.k.0, little-endian
+    if (routes.includes(`\t${hex}\t`)) continue;
+    return ['--bridge', `pt${rand(3)}`, '--bip', `10.213.${k}.1/24`];
+  }
+  return ['--bridge', 'none'];
+}
+
 /** Starts pierd on a fresh temporary root (or attaches to PIER_TEST_DOCKER_HOST). */
 export async function startPierd(opts: StartOpts = {}): Promise<Engine> {
   // short paths: unix socket paths are limited to 107 bytes
@@ -451,6 +464,9 @@ export async function startPierd(opts: StartOpts = {}): Promise<Engine> {
   const host = external ? externalHost! : `unix://${sock}`;
   const image = external ? 'it-busybox' : 'busybox';
   const logPath = join(tmp, 'pierd.log');
+  // Each test daemon gets its own default bridge and /24 (docs/design/networking.md), so
+  // daemons of concurrent test runs never share a bridge, a subnet or an nftables table.
+  const netArgs = external ? [] : testBridgeArgs();
 
   let child: ChildProcess | undefined;
   let childExit: Promise<void> | undefined;
@@ -475,6 +491,7 @@ export async function startPierd(opts: StartOpts = {}): Promise<Engine> {
       '--exec-root', execRoot!,
       '-H', `unix://${sock}`,
       '--pidfile', join(execRoot!, 'pierd.pid'),
+      ...netArgs,
       ...(opts.args ?? []),
     ];
     // detached: pierd gets its own process group, so a test's signals never reach it
