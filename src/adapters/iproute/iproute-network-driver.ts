@@ -8,7 +8,7 @@
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import type { NetworkDriver, NetworkRules, VethConfig } from '../../core/ports/index.js';
 import { EngineError } from '../../lib/errdefs.js';
-import { runProcess } from '../../lib/process/index.js';
+import { spawn } from 'node:child_process';
 
 export interface IprouteDriverOptions {
   /** nftables table (family ip) owned by this daemon. */
@@ -19,10 +19,23 @@ export interface IprouteDriverOptions {
   tc?: string;
 }
 
+function exec(argv: string[], input: string | undefined): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.on('close', (code) => { clearTimeout(timer); resolve({ code: code ?? 1, stdout, stderr }); });
+    if (input !== undefined) { child.stdin!.on('error', () => {}); child.stdin!.end(input); }
+  });
+}
+
 async function run(argv: string[], input?: string, what?: string): Promise<string> {
   let r;
   try {
-    r = await runProcess(argv, { input, timeoutMs: 15_000 });
+    r = await exec(argv, input);
   } catch (e) {
     throw new EngineError('unavailable', `${argv[0]}: ${(e as Error).message}`, { cause: e });
   }
