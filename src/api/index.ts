@@ -3,3 +3,4 @@ export * from './signals.js';
 export * from './filters.js';
 export * from './version.js';
 export type * from './types.js';
+export * from './dockerignore.js';

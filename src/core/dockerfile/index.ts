@@ -7,4 +7,4 @@ export {
   type CopyInstr, type OnbuildInstr, type HealthInstr, type ShellInstr, type Stage, type DockerfileModel,
 } from './instructions.js';
 export { processWord, processWords, type Env } from './shell-lex.js';
-export { IgnoreMatcher, parseIgnoreFile, compilePattern, cleanPath } from './ignore.js';
+export { IgnoreMatcher, parseIgnoreFile, compilePattern, cleanPath } from '../../api/index.js';

@@ -2,7 +2,8 @@
  * `.dockerignore` with Docker's pattern rules (moby patternmatcher): one pattern a line, `#`
  * comments, `!` re-includes, `*` and `?` stay within a path element, `**` spans any number
  * of them, and a pattern that matches a directory matches everything below it. The last
- * pattern that matches decides.
+ * pattern that matches decides. In api/ because both sides use it: the CLI filters the
+ * context it sends, the daemon filters COPY sources.
  */
 export interface IgnorePattern { exclusion: boolean; source: string; re: RegExp }
 
