@@ -97,6 +97,11 @@ describe('container lifecycle', { skip: requires(...engineRequirements) }, () =>
     assert.notEqual(afterR.State.Pid, before.State.Pid);
     assert.ok(Date.parse(afterR.State.StartedAt) >= Date.parse(before.State.StartedAt));
     assert.notEqual(afterR.State.StartedAt, before.State.StartedAt);
+    // the engine watches the new process: its exit is seen
+    assert.equal(await h.ok(['kill', n]), n);
+    await waitFor(async () => (await fmt(h, n, '{{.State.Status}} {{.State.ExitCode}}')) === 'exited 137', {
+      timeout: 5000, message: 'the exit of the restarted process was not noticed',
+    });
 
     const e = h.name('restartexited');
     await h.ok(['run', '--name', e, h.image, 'sh', '-c', 'echo run']);

@@ -49,6 +49,15 @@ describe('docker run', { skip: requires(...engineRequirements) }, () => {
     assert.deepEqual([r.code, r.stdout, r.stderr], [3, 'out\n', 'err\n']);
   });
 
+  it('never loses the output of a process that exits at once (30 runs)', async () => {
+    const bad: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const r = await h.docker(['run', '--rm', h.image, 'sh', '-c', `echo out${i}; echo err${i} >&2; exit 3`]);
+      if (r.code !== 3 || r.stdout !== `out${i}\n` || r.stderr !== `err${i}\n`) bad.push(`run ${i}: code ${r.code} stdout ${JSON.stringify(r.stdout)} stderr ${JSON.stringify(r.stderr)}`);
+    }
+    assert.deepEqual(bad, []);
+  });
+
   it('a missing command exits 127 and the --rm container is removed', async () => {
     const n = h.name('nocmd');
     const r = await h.docker(['run', '--rm', '--name', n, h.image, 'it-nosuchcmd']);
