@@ -52,6 +52,7 @@ const I = {
   save: e('Save one or more images to a tar archive (streamed to STDOUT by default)', () => import('./image/save.js')),
   load: e('Load an image from a tar archive or STDIN', () => import('./image/load.js')),
   history: e('Show the history of an image', () => import('./image/history.js')),
+  build: e('Build an image from a Dockerfile', () => import('./image/build.js')),
   prune: e('Remove unused images', () => import('./image/prune.js')),
   push: e('Upload an image to a registry', () => import('./image/push.js')),
 };
@@ -74,6 +75,7 @@ export const topLevel: Readonly<Record<string, Entry>> = {
   save: I.save,
   load: I.load,
   history: I.history,
+  build: I.build,
   push: I.push,
   login: e('Log in to a registry', () => import('./registry/login.js')),
   logout: e('Log out from a registry', () => import('./registry/logout.js')),
