@@ -354,7 +354,8 @@ export class ContainerService {
       withCgroupsPath(`/pier/${c.id}`),
       withMounts(mounts),
     ];
-    if (hc.NetworkMode === 'host') opts.push(withNamespace('network', null), withNamespace('uts', null));
+    // Host networking shares the host's UTS namespace too: runc refuses a hostname then.
+    if (hc.NetworkMode === 'host') opts.push(withNamespace('network', null), withNamespace('uts', null), (s) => { const { hostname: _h, domainname: _d, ...rest } = s as Spec & { domainname?: string }; return rest as Spec; });
     else if (hc.NetworkMode?.startsWith('container:')) {
       const other = this.get(hc.NetworkMode.slice(10));
       if (!isRunning(other)) throw conflict(`cannot join network of a non running container: ${other.id}`);
