@@ -363,8 +363,8 @@ export class ContainerService {
     }
     if (hc.PidMode === 'host') opts.push(withNamespace('pid', null));
     if (hc.IpcMode === 'host') opts.push(withNamespace('ipc', null));
-    opts.push(...(await resourceSpecOpts(c.id, hc, this.d.host)));
     if (hc.Privileged) opts.push(withPrivileged());
+    opts.push(...(await resourceSpecOpts(c.id, hc, this.d.host)));
     return buildSpec(...opts);
   }
 
