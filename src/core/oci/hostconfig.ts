@@ -11,8 +11,8 @@ import {
   adaptResources, cgroupPathFor, resourcesOf, withDeviceCgroupRules, withDevices, withOomScoreAdj, withResources, withShmSize, withUlimits,
 } from './resources.js';
 import {
-  capabilitiesFor, normalizeCaps, parseSecurityOpts, validateSysctls, withApparmor, withCapabilities, withHostDevices, withInit,
-  withNoNewPrivileges, withoutSystemPaths, withReadonlyRootfs, withSeccomp, withSelinuxLabel, withSysctls, withTmpfs,
+  ALL_CAPABILITIES, capabilitiesFor, normalizeCaps, parseSecurityOpts, validateSysctls, withApparmor, withCapabilities, withHostDevices, withInit,
+  withNoNewPrivileges, withoutSystemPaths, withSysReadonly, withReadonlyRootfs, withSeccomp, withSelinuxLabel, withSysctls, withTmpfs,
 } from './security.js';
 
 /** Create-time checks and defaults; returns warnings, throws Error with Docker's message. */
@@ -57,7 +57,10 @@ export function hostConfigOpts(id: string, hc: HostConfigWire, host: HostSpecInp
     opts.push(withInit(host.facts.initPath));
   }
   if (privileged) {
-    opts.push(withHostDevices(host.hostDevices));
+    // Runs after spec.ts's withPrivileged (masks gone, all devices allowed): every capability
+    // pierd itself holds, the host's device nodes, and /sys kept read-only with a read-only root.
+    opts.push(withCapabilities(ALL_CAPABILITIES.filter((c) => host.facts.capabilities.includes(c))), withHostDevices(host.hostDevices));
+    if (hc.ReadonlyRootfs) opts.push(withSysReadonly());
     return opts;
   }
   const caps = capabilitiesFor(normalizeCaps(hc.CapAdd, 'CapAdd'), normalizeCaps(hc.CapDrop, 'CapDrop'), host.facts.capabilities);

@@ -201,3 +201,9 @@ export const withHostDevices = (devices: readonly DeviceNode[]): SpecOpt => (s) 
   const have = new Set(((s.linux.devices ?? []) as DeviceNode[]).map((d) => d.path));
   return { ...s, linux: { ...s.linux, devices: [...((s.linux.devices ?? []) as DeviceNode[]), ...devices.filter((d) => !have.has(d.path))] } };
 };
+
+/** /sys read-only again (a privileged container with a read-only root keeps /sys ro, as in moby). */
+export const withSysReadonly = (): SpecOpt => (s) => ({
+  ...s,
+  mounts: s.mounts.map((m) => (m.destination === '/sys' && m.options && !m.options.includes('ro') ? { ...m, options: [...m.options, 'ro'] } : m)),
+});
