@@ -179,8 +179,10 @@ describe('resources and security', { skip: requires(...engineRequirements) || (!
   });
 
   it('a fork bomb stops at --pids-limit', async () => {
-    const id = await runD('pids', ['--pids-limit', '20'], ['sh', '-c', 'for i in $(seq 1 60); do sleep 60 & done; sleep 60']);
-    await sleep(1500);
+    const id = await runD('pids', ['--pids-limit', '20'], ['sleep', '60']);
+    const bomb = await h.docker(['exec', id, 'sh', '-c', 'i=0; while [ $i -lt 60 ]; do sleep 60 & i=$((i+1)); done; echo started $i']);
+    assert.notEqual(bomb.code, 0, bomb.stdout);
+    assert.match(bomb.stderr, /can't fork|Resource temporarily unavailable/);
     const current = Number(readCg('pids', id, 'pids.current'));
     assert.ok(current <= 20 && current >= 15, `pids.current ${current}`);
     assert.ok(Number(readCg('pids', id, 'pids.events').split(/\s+/)[1]) > 0, 'pids.events max counter');
@@ -209,11 +211,9 @@ describe('resources and security', { skip: requires(...engineRequirements) || (!
     assert.ok(cpuPct > 50 && cpuPct <= 105, `cpu ${cpu}`);
     assert.match(mem!, /^[\d.]+(B|KiB|MiB) \/ 64MiB$/);
     assert.ok(parseFloat(memPct!) < 50, memPct);
-    assert.equal(pids, '2');
+    assert.equal(pids, '1');
     console.log(`# stats --no-stream: ${out} in ${ms} ms`);
-    // one-shot answers at once; the stream's first object arrives within 2 s
-    const one = await h.ok(['stats', '--no-stream', '--format', '{{.Name}}', id]);
-    assert.equal(one, h.name === undefined ? '' : one);
+    assert.ok(ms < 2500, `${ms} ms`);
   });
 
   it('update changes limits live', async () => {
