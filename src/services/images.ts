@@ -10,6 +10,7 @@ import {
 import { type ImageRecord, chainIds, sha256, applyChanges } from '../core/image/index.js';
 import type { ContentStore, ImageStore, Snapshotter } from '../core/ports/index.js';
 import { conflict, invalidArgument, notFound } from '../lib/errdefs.js';
+import { detectCompression } from '../lib/tar/index.js';
 import type { EventBus } from './events.js';
 
 export interface ImageServiceDeps {
@@ -117,8 +118,9 @@ export class ImageService {
    * unpacked once on top of `parentChain`. Idempotent: a layer already unpacked is reused.
    */
   async addLayer(tar: AsyncIterable<Buffer>, parentChain: string | undefined, expectedDiffId?: string): Promise<{ diffId: string; chainId: string; size: number }> {
-    // A blob already stored under the expected diff ID is that very layer: no second write.
-    const { digest: diffId } = expectedDiffId && (await this.d.content.has(expectedDiffId))
+    // A plain tar already stored under the expected diff ID is that very layer: no second
+    // write. (A compressed blob whose own digest is claimed as the diff ID is not.)
+    const { digest: diffId } = expectedDiffId && (await this.d.content.has(expectedDiffId)) && (await this.isPlainTar(expectedDiffId))
       ? { digest: expectedDiffId }
       : await this.d.content.ingest(this.d.decompress(tar), expectedDiffId ? { digest: expectedDiffId } : {});
     const chainId = parentChain === undefined ? diffId : sha256(`${parentChain} ${diffId}`);
@@ -228,6 +230,16 @@ export class ImageService {
     this.d.events.publish({ type: 'image', action: 'delete', actorId: img.id, attributes: { name: img.id } });
     await this.collectLayers();
     return out;
+  }
+
+  private async isPlainTar(digest: string): Promise<boolean> {
+    const it = this.d.readBlob(digest)[Symbol.asyncIterator]();
+    try {
+      const first = await it.next();
+      return first.done ? true : detectCompression(first.value) === 'none';
+    } finally {
+      await it.return?.();
+    }
   }
 
   /** Unpacked bytes of one layer (history, system df). */

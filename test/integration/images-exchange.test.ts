@@ -216,7 +216,7 @@ describe('image exchange: save, load, history, prune, df', { skip: requires(...e
   });
 
   it('a 120-layer image loads, mounts (short links) and runs', { skip: requires('pier-only') }, async () => {
-    const layers = [readFileSync(h.rootfsTar)];
+    const layers: Buffer[] = [readFileSync(h.rootfsTar)];
     for (let i = 1; i < 120; i++) layers.push(await layerTar({ [`deep/${String(i).padStart(3, '0')}`]: `${i}\n` }));
     const tag = img('deep');
     assert.equal(await h.ok(['load'], { input: await dockerArchive({ layers, tags: [tag] }), timeout: 120_000 }), `Loaded image: ${tag}`);
