@@ -155,8 +155,10 @@ export class RegistryPuller {
           if (now - last >= 100 || n === total) { last = now; progress({ status: 'Downloading', progressDetail: { current: n, total }, id }); }
         },
       });
+      let complete = false;
       const announced = (async function* () {
         yield* body;
+        complete = true;
         progress({ status: 'Verifying Checksum', progressDetail: {}, id });
         progress({ status: 'Download complete', progressDetail: {}, id });
         progress({ status: 'Extracting', progressDetail: { current: total, total }, id });
@@ -165,6 +167,11 @@ export class RegistryPuller {
         await this.d.images.addLayer(announced, parent, diffId);
       } catch (e) {
         if (e instanceof EngineError && /digest mismatch/.test(e.message)) throw invalidArgument(`filesystem layer verification failed for digest ${desc.digest}`);
+        // A gzip or tar error before the end of the stream may be a corrupted download: fetch the
+        // blob again only to check its digest, so the error names the real cause.
+        if (!complete && e instanceof EngineError && e.kind === 'invalid-argument') {
+          for await (const chunk of this.d.remote.openBlob(repo, desc.digest, { size: desc.size })) void chunk;
+        }
         throw e;
       }
       await this.d.digests.record(diffId, { digest: desc.digest, repo: `${repo.domain}/${repo.path}`, size: desc.size });

@@ -27,9 +27,11 @@ function startProc(cmd: string, args: string[]): Proc {
     proc,
     log: () => out,
     stop: async () => {
-      if (proc.exitCode === null && proc.pid) process.kill(proc.pid, 'SIGTERM');
+      const alive = (): boolean => proc.exitCode === null && proc.signalCode === null;
+      const kill = (sig: NodeJS.Signals): void => { try { if (proc.pid) process.kill(proc.pid, sig); } catch { /* gone */ } };
+      if (alive()) kill('SIGTERM');
       await Promise.race([exited, sleep(3000)]);
-      if (proc.exitCode === null && proc.pid) { process.kill(proc.pid, 'SIGKILL'); await exited; }
+      if (alive()) { kill('SIGKILL'); await exited; }
     },
   };
 }

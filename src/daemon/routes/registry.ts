@@ -5,7 +5,7 @@
  */
 import { type Reference, parseReference, withDefaultTag } from '../../api/index.js';
 import type { RegistryCredentials, RegistryRemote } from '../../core/ports/index.js';
-import { invalidArgument } from '../../lib/errdefs.js';
+import { EngineError, invalidArgument, kindOf } from '../../lib/errdefs.js';
 import type { ProgressMessage, RegistryPuller, RegistryPusher } from '../../services/index.js';
 import type { Ctx, Router } from '../http/index.js';
 import { sendJson, startStream } from '../http/index.js';
@@ -62,7 +62,10 @@ export function registryRoutes(r: Router, d: RegistryRoutesDeps): { pull: (ctx: 
     }
     if (!ref.digest) ref = withDefaultTag(ref);
     // Manifest and config first: failures there answer as plain HTTP errors, like moby.
-    const plan = await d.puller.resolve(ref, { auth: auth(ctx), platform: ctx.q('platform') || undefined });
+    // moby answers 500 here, never 401: a 401 makes the docker CLI prompt for a login.
+    const plan = await d.puller.resolve(ref, { auth: auth(ctx), platform: ctx.q('platform') || undefined }).catch((e: unknown) => {
+      throw kindOf(e) === 'unauthenticated' ? new EngineError('internal', (e as Error).message, { cause: e }) : e;
+    });
     const s = startStream(ctx, 'application/json');
     try {
       await d.puller.pull(plan, (m) => s.write(line(m)));
