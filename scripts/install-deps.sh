@@ -7,7 +7,7 @@ set -eu
 [ "$(id -u)" = 0 ] || { echo "install-deps.sh: run as root" >&2; exit 1; }
 
 want="runc conmon crun runsc busybox-static catatonit tini iproute2 iptables util-linux procps ca-certificates"
-[ "${1:-}" = "--test" ] && want="$want skopeo umoci jq"
+[ "${1:-}" = "--test" ] && want="$want skopeo umoci jq docker-registry"
 
 missing=""
 for p in $want; do
@@ -22,13 +22,14 @@ if [ -n "$missing$need_docker_cli" ]; then
   echo "install-deps.sh: installing$missing $need_docker_cli"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  if [ -n "$need_docker_cli" ]; then
+  if [ -n "$need_docker_cli" ] || echo "$missing" | grep -q docker-registry; then
     # Only the docker CLI is wanted: keep the package's daemon from starting (it rewrites
     # iptables). policy-rc.d is the Debian way to veto service starts during install.
+    # docker-registry likewise: the tests run their own on 127.0.0.1, never the :5000 service.
     had_policy=""
     [ -e /usr/sbin/policy-rc.d ] && had_policy=1
     [ -n "$had_policy" ] || { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; }
-    apt-get install -y -qq --no-install-recommends $missing docker.io >/dev/null
+    apt-get install -y -qq --no-install-recommends $missing $need_docker_cli >/dev/null
     [ -n "$had_policy" ] || rm -f /usr/sbin/policy-rc.d
   else
     apt-get install -y -qq --no-install-recommends $missing >/dev/null
