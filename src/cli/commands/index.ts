@@ -57,6 +57,16 @@ const I = {
   push: e('Upload an image to a registry', () => import('./image/push.js')),
 };
 
+const N = {
+  connect: e('Connect a container to a network', () => import('./network/connect.js')),
+  create: e('Create a network', () => import('./network/create.js')),
+  disconnect: e('Disconnect a container from a network', () => import('./network/disconnect.js')),
+  inspect: e('Display detailed information on one or more networks', () => import('./network/inspect.js')),
+  ls: e('List networks', () => import('./network/ls.js')),
+  prune: e('Remove all unused networks', () => import('./network/prune.js')),
+  rm: e('Remove one or more networks', () => import('./network/rm.js')),
+};
+
 const S = {
   events: e('Get real time events from the server', () => import('./system/events.js')),
   info: e('Display system-wide information', () => import('./system/info.js')),
@@ -82,6 +92,7 @@ export const topLevel: Readonly<Record<string, Entry>> = {
   search: e('Search Docker Hub for images', () => import('./registry/search.js')),
   registry: e('Run an OCI distribution registry (pier registry serve|gc)', () => import('./registry/registry.js')),
   events: S.events,
+  port: e('List port mappings or a specific mapping for the container', () => import('./container/port.js')),
   info: S.info,
   version: e('Show the Docker version information', () => import('./system/version.js')),
 };
@@ -91,6 +102,7 @@ export const groups: Readonly<Record<string, { readonly description: string; rea
   container: { description: 'Manage containers', commands: { ...C, list: C.ls, ps: C.ls, remove: C.rm } },
   image: { description: 'Manage images', commands: { ...I, list: I.ls, remove: I.rm } },
   system: { description: 'Manage Docker', commands: { ...S } },
+  network: { description: 'Manage networks', commands: { ...N, list: N.ls, remove: N.rm } },
 };
 
 /** The entries listed in group help (aliases hidden). */
