@@ -1,0 +1,22 @@
+/** Engine API calls of the network verbs (through the client's generic JSON request). */
+import type { CommandEnv } from '../command.js';
+
+export interface NetworkSummary {
+  Id: string;
+  Name: string;
+  Driver: string;
+  Scope: string;
+  Created: string;
+}
+
+export const listNetworks = (env: CommandEnv, filters?: string): Promise<NetworkSummary[]> =>
+  env.client().json<NetworkSummary[]>('GET', '/networks', { query: { filters } });
+
+export const inspectNetworkRaw = async (env: CommandEnv, ref: string): Promise<string> =>
+  JSON.stringify(await env.client().json<unknown>('GET', `/networks/${encodeURIComponent(ref)}`));
+
+/** Docker's error line for a failed call: `Error response from daemon: …`. */
+export function daemonError(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return m.startsWith('Error') ? m : `Error response from daemon: ${m}`;
+}
