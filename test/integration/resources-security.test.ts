@@ -98,7 +98,7 @@ describe('resources and security', { skip: requires(...engineRequirements) || (!
     assert.equal(p.proc_sys, '');
     assert.equal(p.sys_opts?.split(',')[0], 'rw');
     assert.equal(p.devices_list, 'a *:* rwm,');
-    assert.equal(p.open_mem, 'ok');
+    assert.equal(p.mknod_b, 'ok');
     assert.match(p.dev ?? '', /\bloop0\b/);
   });
 
