@@ -17,6 +17,7 @@ import {
   withNamespace, withPrivileged, resolveUser, containerEnv, type Spec, type Mount,
 } from '../core/oci/index.js';
 import { chainIds } from '../core/image/index.js';
+import { logFiles, logPolicy } from '../core/container/index.js';
 import { parseK8sLine, timeToNanos, type LogEntry } from '../core/logs/index.js';
 import type { ContainerStore, LogReader, Monitor, OciRuntime, RuntimeConfig, Snapshotter, StdinWriter } from '../core/ports/index.js';
 import { EngineError, conflict, invalidArgument, notFound, notModified, errnoCode } from '../lib/errdefs.js';
@@ -187,7 +188,7 @@ export class ContainerService {
     }
     this.names.set(finalName, id); // reserve before any await
     try {
-      if (!hostConfig.LogConfig || !hostConfig.LogConfig.Type) hostConfig.LogConfig = { Type: 'json-file', Config: hostConfig.LogConfig?.Config ?? {} };
+      hostConfig.LogConfig = { Type: logPolicy(hostConfig.LogConfig).driver, Config: hostConfig.LogConfig?.Config ?? {} };
       if (!hostConfig.NetworkMode || hostConfig.NetworkMode === 'default') hostConfig.NetworkMode = 'bridge';
       if (!hostConfig.RestartPolicy) hostConfig.RestartPolicy = { Name: 'no', MaximumRetryCount: 0 };
       const dir = this.d.store.dir(id);
@@ -646,21 +647,45 @@ export class ContainerService {
 
   // ---- logs and attach ----
 
+  /** The container's log policy; throws when its driver cannot be read back (`--log-driver none`). */
+  readableLogPolicy(ref: string): ReturnType<typeof logPolicy> {
+    const policy = logPolicy(this.get(ref).hostConfig.LogConfig);
+    if (!policy.readable) throw new EngineError('not-implemented', 'configured logging driver does not support reading');
+    return policy;
+  }
+
   /** Log entries, filtered; follows while the container runs when asked to. */
   async *logs(ref: string, opts: { follow: boolean; stdout: boolean; stderr: boolean; since?: bigint; until?: bigint; tail?: number; signal?: AbortSignal }): AsyncIterable<LogEntry & { nanos: bigint }> {
     const c = this.get(ref);
+    const policy = this.readableLogPolicy(c.id);
+    // Rotated files first (oldest first), then the current one, which may be followed.
+    const rotated = logFiles(c.logPath, policy.maxFile).slice(0, -1);
     let offset = 0;
     let head: Buffer[] = [];
     if (opts.tail !== undefined && opts.tail >= 0) {
       const t = await this.d.logs.tail(c.logPath, opts.tail);
       head = t.lines;
       offset = t.end;
+      for (const f of [...rotated].reverse()) {
+        if (head.length >= opts.tail) break;
+        head = [...(await this.d.logs.tail(f, opts.tail - head.length)).lines, ...head];
+      }
     }
     const l = this.liveOf(c.id);
     const target = l.exits + 1;
     const follow = opts.follow && isRunning(c) ? () => l.exits < target && this.containers.has(c.id) : undefined;
     const keep = (e: LogEntry, nanos: bigint): boolean =>
       (e.stream === 'stdout' ? opts.stdout : opts.stderr) && (opts.since === undefined || nanos >= opts.since) && (opts.until === undefined || nanos <= opts.until);
+    if (opts.tail === undefined || opts.tail < 0) {
+      for (const f of rotated) {
+        for await (const line of this.d.logs.lines(f, {})) {
+          const e = parseK8sLine(line);
+          if (!e) continue;
+          const nanos = timeToNanos(e.time);
+          if (keep(e, nanos)) yield { ...e, nanos };
+        }
+      }
+    }
     for (const line of head) {
       const e = parseK8sLine(line);
       if (!e) continue;

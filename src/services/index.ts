@@ -12,3 +12,4 @@ export * from './image-housekeeping.js';
 export * from './container-files.js';
 export * from './health-monitor.js';
 export * from './build.js';
+export * from './log-rotator.js';

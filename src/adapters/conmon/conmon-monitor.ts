@@ -176,11 +176,19 @@ export class ConmonMonitor implements Monitor {
   }
 
   async resize(dir: string, height: number, width: number): Promise<void> {
-    // conmon's control FIFO in the bundle: "<type> <height> <width>\n", type 1 = resize.
+    await this.control(dir, `1 ${height} ${width}\n`);
+  }
+
+  async reopenLog(bundle: string): Promise<void> {
+    await this.control(bundle, '2 0 0\n');
+  }
+
+  /** conmon's control FIFO in the bundle: "<type> <height> <width>\n"; 1 = resize, 2 = reopen logs. */
+  private async control(dir: string, line: string): Promise<void> {
     let fh;
     try {
       fh = await open(join(dir, 'ctl'), 'a');
-      await fh.write(`1 ${height} ${width}\n`);
+      await fh.write(line);
     } catch (e) {
       if (errnoCode(e) !== 'ENOENT' && errnoCode(e) !== 'ENXIO') throw e;
     } finally {

@@ -57,6 +57,16 @@ export class FileLogReader implements LogReader {
           if (fh && (await fh.read(buf, 0, 1, pos)).bytesRead > 0) continue;
           return;
         }
+        // Rotated away (pier renamed the file and conmon reopened a new one at the path):
+        // the old file is drained, continue with the new one from its start.
+        if (fh && (await rotatedAway(path, fh))) {
+          await fh.close();
+          fh = undefined;
+          watcher?.close();
+          watcher = undefined;
+          pos = 0;
+          continue;
+        }
         if (!changed) {
           await new Promise<void>((resolve) => {
             wake = resolve;
@@ -98,5 +108,14 @@ export class FileLogReader implements LogReader {
     } finally {
       await fh.close();
     }
+  }
+}
+
+async function rotatedAway(path: string, fh: Awaited<ReturnType<typeof open>>): Promise<boolean> {
+  try {
+    const [now, mine] = await Promise.all([stat(path), fh.stat()]);
+    return now.ino !== mine.ino;
+  } catch {
+    return false; // between the rename and conmon's reopen: keep reading the old one
   }
 }

@@ -3,3 +3,4 @@ export * from './names.js';
 export * from './status-text.js';
 export * from './restart-policy.js';
 export * from './health.js';
+export * from './log-config.js';

@@ -72,6 +72,8 @@ export interface Monitor {
   /** Connects to a running container's stdin. */
   openStdin(cuuid: string): StdinWriter;
   resize(bundleOrDir: string, height: number, width: number): Promise<void>;
+  /** Asks the monitor to reopen its log file (after pier renamed it for rotation). */
+  reopenLog(bundle: string): Promise<void>;
   /** Exit code written by the monitor, undefined while the container runs. */
   readExit(id: string): Promise<number | undefined>;
   clearExit(id: string): Promise<void>;

@@ -157,6 +157,7 @@ export function containerRoutes(r: Router, d: ContainerRoutesDeps): void {
     const c = containers.get(ctx.params.id!);
     const stdout = ctx.bool('stdout'), stderr = ctx.bool('stderr');
     if (!stdout && !stderr) throw invalidArgument('Bad parameters: you must choose at least one stream');
+    containers.readableLogPolicy(c.id); // before the headers go out
     const tailRaw = ctx.q('tail');
     const tailN = tailRaw === undefined || tailRaw === 'all' ? undefined : Number(tailRaw);
     const tail = tailN !== undefined && Number.isFinite(tailN) && tailN >= 0 ? tailN : undefined;
