@@ -16,7 +16,7 @@ import { JsonContainerStore, JsonImageStore } from '../adapters/metadata-json/in
 import { JsonNetworkStore } from '../adapters/metadata-json/index.js';
 import { IprouteNetworkDriver } from '../adapters/iproute/index.js';
 import { SocketPortReserver, UdpDnsServer } from '../adapters/sockets/index.js';
-import { NetworkService } from '../services/index.js';
+import { LogRotator, NetworkService } from '../services/index.js';
 import { networkRoutes } from './routes/index.js';
 import { createHash } from 'node:crypto';
 import { OverlaySnapshotter } from '../adapters/overlay/index.js';
@@ -180,6 +180,7 @@ async function main(): Promise<void> {
   new RestartManager(containers, events, log).start();
   const execs = new ExecService({ containers, monitor, logs, events, execRoot: join(flags.execRoot, 'x') });
   new HealthMonitor(containers, execs, events).start();
+  new LogRotator(containers, monitor).start();
 
   let engineId = '';
   try { engineId = (await readFile(join(flags.root, 'engine-id'), 'utf8')).trim(); } catch { /* new */ }
