@@ -13,11 +13,17 @@ function rejects(argv: string[], message: string): void {
 
 test('parseDaemonFlags() uses the documented defaults', () => {
   assert.deepEqual(parseDaemonFlags([]), {
-    root: '/var/lib/pier', execRoot: '/run/pier', hosts: ['unix:///run/pier/pier.sock'], logLevel: 'info',
+    root: '/var/lib/pier', execRoot: '/run/pier', hosts: ['unix:///run/pier/pier.sock'], storageDriver: 'overlay2', logLevel: 'info',
     configFile: '/etc/pier/daemon.json', insecureRegistries: [], registryCertsDir: '/etc/pier/certs.d', maxConcurrentDownloads: 3, help: false, version: false,
   });
   assert.deepEqual(parseDaemonFlags(['--insecure-registry', 'r.example:5000', '--insecure-registry=10.0.0.0/8']).insecureRegistries, ['r.example:5000', '10.0.0.0/8']);
   assert.equal(parseDaemonFlags(['--max-concurrent-downloads', '6']).maxConcurrentDownloads, 6);
+});
+
+test('parseDaemonFlags() takes --storage-driver overlay2|vfs and refuses others', () => {
+  assert.equal(parseDaemonFlags(['--storage-driver', 'vfs']).storageDriver, 'vfs');
+  assert.equal(parseDaemonFlags(['-s', 'overlay2']).storageDriver, 'overlay2');
+  assert.throws(() => parseDaemonFlags(['--storage-driver=btrfs']), /unsupported storage driver: btrfs/);
 });
 
 test('parseDaemonFlags() takes values after the flag or after "="', () => {
