@@ -36,9 +36,11 @@ const C = {
   rm: e('Remove one or more containers', () => import('./container/rm.js')),
   run: e('Create and run a new container from an image', () => import('./container/run.js')),
   start: e('Start one or more stopped containers', () => import('./container/start.js')),
+  stats: e('Display a live stream of container(s) resource usage statistics', () => import('./container/stats.js')),
   stop: e('Stop one or more running containers', () => import('./container/stop.js')),
   top: e('Display the running processes of a container', () => import('./container/top.js')),
   unpause: e('Unpause all processes within one or more containers', () => import('./container/unpause.js')),
+  update: e('Update configuration of one or more containers', () => import('./container/update.js')),
   wait: e('Block until one or more containers stop, then print their exit codes', () => import('./container/wait.js')),
 };
 

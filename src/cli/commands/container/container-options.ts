@@ -16,6 +16,7 @@ import {
   type ParsedFlags,
 } from '../../flags/index.js';
 import { StatusError } from '../command.js';
+import { RESOURCE_FLAGS, resourceHostConfig } from './resource-flags.js';
 
 export const CONTAINER_FLAGS: readonly FlagDef[] = [
   { long: 'add-host', kind: 'stringArray', valueName: 'list', usage: 'Add a custom host-to-IP mapping (host:ip)' },
@@ -64,6 +65,7 @@ export const CONTAINER_FLAGS: readonly FlagDef[] = [
   { long: 'user', short: 'u', kind: 'string', usage: 'Username or UID (format: <name|uid>[:<group|gid>])' },
   { long: 'volume', short: 'v', kind: 'stringArray', valueName: 'list', usage: 'Bind mount a volume' },
   { long: 'workdir', short: 'w', kind: 'string', usage: 'Working directory inside the container' },
+  ...RESOURCE_FLAGS,
 ];
 
 export interface ContainerOptions {
@@ -221,6 +223,13 @@ export async function buildContainerOptions(
   }
   const logOpts = kvListToMap(flagList(p, 'log-opt'));
 
+  let resources: Record<string, unknown> = {};
+  try {
+    resources = resourceHostConfig(p);
+  } catch (e) {
+    fail((e as Error).message);
+  }
+
   const body: ContainerCreateRequest = {
     Hostname: flagString(p, 'hostname'),
     Domainname: flagString(p, 'domainname'),
@@ -281,6 +290,7 @@ export async function buildContainerOptions(
       NanoCpus: cpus,
       MemorySwappiness: -1,
       Init: p.changed.has('init') ? flagBool(p, 'init') : null,
+      ...resources,
     },
     NetworkingConfig: {
       EndpointsConfig: {
