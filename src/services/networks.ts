@@ -296,6 +296,7 @@ export class NetworkService {
   async attach(c: ContainerRecord, pid: number): Promise<void> {
     const keys = Object.keys(c.endpoints).filter((k) => this.netOfKey(k)?.driver === 'bridge');
     if (keys.length === 0) return;
+    const t0 = Date.now();
     try {
       let routed = false;
       let i = 0;
@@ -309,6 +310,7 @@ export class NetworkService {
       await this.writeFiles(c);
       const bw = c.config.Labels?.[BW_LABEL];
       if (bw) for (const key of keys) await this.d.driver.shape(hostIfName(c.id, this.netOfKey(key)!.id), parseRate(bw));
+      this.d.log('debug', `network attach ${c.id.slice(0, 12)}: ${Date.now() - t0} ms`);
     } catch (e) {
       await this.release(c).catch(() => {});
       throw e;
@@ -319,14 +321,16 @@ export class NetworkService {
     const ep = c.endpoints[key]!;
     const ipam = n.ipam!;
     const ip = allocate(ipam, c.id, ipamAddress(ep));
-    await this.d.store.save(n);
+    // The record is written while the veth is made; both finish before the process starts.
+    const saved = this.d.store.save(n);
     const prefixLen = parseCidr(ipam.subnet).prefix;
     const mac = ep.MacAddress || (c.config as { MacAddress?: string }).MacAddress || macFor(ip);
     Object.assign(ep, { NetworkID: n.id, EndpointID: randomBytes(32).toString('hex'), Gateway: n.internal ? '' : ipam.gateway, IPAddress: ip, IPPrefixLen: prefixLen, MacAddress: mac });
     await this.d.driver.addVeth({
       hostIf: hostIfName(c.id, n.id), bridge: n.bridge!, pid, ifName, address: ip, prefixLen, mac, mtu: n.mtu ?? this.d.mtu,
       ...(defaultRoute ? { defaultGateway: ipam.gateway } : {}),
-    });
+    }).finally(() => saved);
+    await saved;
   }
 
   private async publish(c: ContainerRecord): Promise<void> {
