@@ -6,7 +6,7 @@
 set -eu
 [ "$(id -u)" = 0 ] || { echo "install-deps.sh: run as root" >&2; exit 1; }
 
-want="runc conmon crun runsc busybox-static catatonit tini iproute2 iptables util-linux procps ca-certificates"
+want="runc conmon crun runsc busybox-static catatonit tini iproute2 iptables nftables util-linux procps ca-certificates"
 [ "${1:-}" = "--test" ] && want="$want skopeo umoci jq docker-registry"
 
 missing=""
