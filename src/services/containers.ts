@@ -455,7 +455,15 @@ export class ContainerService {
         // Monitor and container both gone without an exit file (host trouble): record it.
         let alive = false;
         try { process.kill(c.state.pid, 0); alive = true; } catch { /* gone */ }
-        if (!alive) await this.handleExit(c.id, 255);
+        if (!alive) { await this.handleExit(c.id, 255); continue; }
+      }
+      // pierd may have died between freezing a container and recording it (pause, commit):
+      // the cgroup freezer is the truth.
+      const rt = this.d.runtimes.get(c.runtime);
+      const frozen = rt ? await this.d.runtime.isPaused(rt, c.id) : undefined;
+      if (frozen !== undefined && frozen !== (c.state.status === 'paused')) {
+        c.state.status = frozen ? 'paused' : 'running';
+        await this.save(c);
       }
     }
     this.d.monitor.watchExits((id, code) => void this.handleExit(id, code).catch((e) => this.d.log('error', `exit of ${id}: ${(e as Error).message}`)));

@@ -88,6 +88,26 @@ export class RuncRuntime implements OciRuntime {
     await this.run(rt, ['pause', id]);
   }
 
+  /** Reads the freezer state runc's cgroups record (v1 freezer.state or v2 cgroup.freeze). */
+  async isPaused(rt: RuntimeConfig, id: string): Promise<boolean | undefined> {
+    const dir = runcStateDir(rt, id);
+    if (dir) {
+      try {
+        const state = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as { cgroup_paths?: Record<string, string> };
+        const freezer = state.cgroup_paths?.freezer;
+        if (freezer) return (await readFile(join(freezer, 'freezer.state'), 'utf8')).trim() !== 'THAWED';
+        const unified = state.cgroup_paths?.[''];
+        if (unified) return (await readFile(join(unified, 'cgroup.freeze'), 'utf8')).trim() === '1';
+      } catch { /* fall back to asking the runtime */ }
+    }
+    try {
+      const out = JSON.parse(await this.run(rt, ['state', id])) as { status?: string };
+      return out.status === 'paused';
+    } catch {
+      return undefined;
+    }
+  }
+
   async resume(rt: RuntimeConfig, id: string): Promise<void> {
     await this.run(rt, ['resume', id]);
   }

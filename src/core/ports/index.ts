@@ -93,6 +93,8 @@ export interface OciRuntime {
   start(rt: RuntimeConfig, id: string): Promise<void>;
   kill(rt: RuntimeConfig, id: string, signal: number, all?: boolean): Promise<void>;
   pause(rt: RuntimeConfig, id: string): Promise<void>;
+  /** Whether the container's processes are frozen (undefined when unknown). */
+  isPaused(rt: RuntimeConfig, id: string): Promise<boolean | undefined>;
   resume(rt: RuntimeConfig, id: string): Promise<void>;
   delete(rt: RuntimeConfig, id: string): Promise<void>;
   pids(rt: RuntimeConfig, id: string): Promise<number[]>;
@@ -174,8 +176,8 @@ export interface NetworkDriver {
   removeRules(): Promise<void>;
   /** Destination CIDRs of the host's IPv4 routes (to pick subnets nobody uses). */
   hostRoutes(): Promise<string[]>;
-  /** Egress/ingress rate limit (bits per second) on a container's host-side veth; 0 removes it. */
-  shape(hostIf: string, rateBps: number): Promise<void>;
+  /** Rate limit (bits per second) both ways: tbf on the host end and on the container end. */
+  shape(link: { hostIf: string; pid: number; ifName: string }, rateBps: number): Promise<void>;
 }
 
 /** Holds published host ports (a listening socket per port), so conflicts fail at start. */
