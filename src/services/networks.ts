@@ -309,7 +309,7 @@ export class NetworkService {
       await this.publish(c);
       await this.writeFiles(c);
       const bw = c.config.Labels?.[BW_LABEL];
-      if (bw) for (const key of keys) await this.d.driver.shape(hostIfName(c.id, this.netOfKey(key)!.id), parseRate(bw));
+      if (bw) for (const [i, key] of keys.entries()) await this.d.driver.shape({ hostIf: hostIfName(c.id, this.netOfKey(key)!.id), pid, ifName: `eth${i}` }, parseRate(bw));
       this.d.log('debug', `network attach ${c.id.slice(0, 12)}: ${Date.now() - t0} ms`);
     } catch (e) {
       await this.release(c).catch(() => {});

@@ -134,20 +134,15 @@ export class IprouteNetworkDriver implements NetworkDriver {
     return out;
   }
 
-  async shape(hostIf: string, rateBps: number): Promise<void> {
-    // Host side egress = the container's ingress (tbf); host side ingress = the container's
-    // egress (ingress qdisc + police).
-    await run([this.tc, 'qdisc', 'del', 'dev', hostIf, 'root']).catch(() => {});
-    await run([this.tc, 'qdisc', 'del', 'dev', hostIf, 'ingress']).catch(() => {});
-    if (rateBps <= 0) return;
+  async shape(link: { hostIf: string; pid: number; ifName: string }, rateBps: number): Promise<void> {
+    // tbf on the host end shapes traffic to the container, on the container end traffic from
+    // it (egress qdiscs only: this kernel has no police action for an ingress qdisc).
     const burst = Math.max(16 * 1024, Math.ceil(rateBps / 8 / 50)); // ~20 ms worth, at least 16 KiB
-    const batch = [
-      `qdisc add dev ${hostIf} root tbf rate ${rateBps}bit burst ${burst} latency 50ms`,
-      `qdisc add dev ${hostIf} handle ffff: ingress`,
-      `filter add dev ${hostIf} parent ffff: matchall action police rate ${rateBps}bit burst ${burst} drop`,
-    ];
-    await run([this.tc, '-batch', '-'], batch.join('\n') + '\n', `limit bandwidth on ${hostIf}`);
+    const qdisc = (dev: string): string => `qdisc replace dev ${dev} root tbf rate ${rateBps}bit burst ${burst} latency 50ms\n`;
+    await run([this.tc, '-batch', '-'], qdisc(link.hostIf), `limit bandwidth on ${link.hostIf}`);
+    await run([this.nsenter, `--net=/proc/${link.pid}/ns/net`, this.tc, '-batch', '-'], qdisc(link.ifName), `limit bandwidth on ${link.ifName} in the container`);
   }
+
 }
 
 const q = (s: string): string => `"${s}"`;
