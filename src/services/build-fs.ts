@@ -61,7 +61,7 @@ export interface CopyOpts {
   /** Mode for everything copied (`--chmod`). */
   mode?: number;
   /** Leave out source-relative paths (.dockerignore). */
-  skip?: (rel: string) => boolean;
+  skip?: (rel: string, isDir: boolean) => boolean;
 }
 
 /** Copies a file, symlink or directory tree to a host path inside the rootfs (dest already resolved). */
@@ -75,9 +75,10 @@ export async function copyTree(src: string, dest: string, opts: CopyOpts, rel = 
     if (!existing || !existing.isDirectory()) await mkdir(dest);
     await chmod(dest, opts.mode ?? st.mode & 0o7777);
     await lchown(dest, owner.uid, owner.gid);
-    for (const name of await readdir(src)) {
+    for (const ent of await readdir(src, { withFileTypes: true })) {
+      const name = ent.name;
       const r = rel ? `${rel}/${name}` : name;
-      if (opts.skip?.(r)) continue;
+      if (opts.skip?.(r, ent.isDirectory())) continue;
       await copyTree(join(src, name), join(dest, name), opts, r);
     }
     return;

@@ -199,13 +199,14 @@ class BuildRun {
     const { order, deps } = stageGraph(model, target);
     const last = order[order.length - 1]!;
     const labels = Object.keys(this.req.labels).sort();
-    let n = 0;
+    let n = model.metaArgs.length;
     for (const i of order) {
       const s = model.stages[i]!;
       this.stepNo.set(s, ++n);
       for (const ins of s.instructions) this.stepNo.set(ins, ++n);
     }
     this.total = n + labels.length;
+    model.metaArgs.forEach((a, i) => this.out(`Step ${i + 1}/${this.total} : ${a.node.original}\n`));
     const ordered = new OrderedOutput(order, this.out);
     const runStage = (i: number): Promise<StageState> => {
       let p = this.results.get(i);
@@ -637,10 +638,10 @@ class BuildRun {
           await mkdirpIn(root, posix.dirname(dest));
           return resolveIn(root, dest);
         };
-        const copyOne = async (srcHost: string, name: string, isDir: boolean, skip?: (rel: string) => boolean): Promise<void> => {
+        const copyOne = async (srcHost: string, name: string, isDir: boolean, skip?: (rel: string, dir: boolean) => boolean): Promise<void> => {
           if (isDir) {
             const d = await mkdirpIn(root, dest, owner);
-            await copyTree(srcHost, d, { owner, mode, skip }, '').catch(async (e) => { throw e; });
+            await copyTree(srcHost, d, { owner, mode, skip }, '');
             return;
           }
           if (ins.kind === 'ADD' && await isArchive(srcHost)) {
@@ -663,7 +664,8 @@ class BuildRun {
           for (const p of local) {
             const e = ctx.entries.get(p);
             const isDir = p === '.' || e?.type === 'dir';
-            await copyOne(join(ctx.dir, p), posix.basename(p), isDir, (rel) => ctx.ignore.matches(p === '.' ? rel : `${p}/${rel}`));
+            // an ignored directory is still entered when `!` patterns may bring files back
+            await copyOne(join(ctx.dir, p), posix.basename(p), isDir, (rel, dir) => ctx.ignore.matches(p === '.' ? rel : `${p}/${rel}`) && !(dir && ctx.ignore.hasExclusions));
           }
         }
         for (const dl of downloads) {
