@@ -214,7 +214,8 @@ describe('docker run', { skip: requires(...engineRequirements) }, () => {
   });
 
   it('the network namespace has only lo, and it is up', async () => {
-    const r = await h.docker(['run', '--rm', h.image, 'sh', '-c',
+    // --network none: the namespace as it was before issue 6 (the default bridge adds eth0)
+    const r = await h.docker(['run', '--rm', '--network', 'none', h.image, 'sh', '-c',
       'ls /sys/class/net; cat /sys/class/net/lo/operstate; ip -o link show lo; ip -o addr show lo']);
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.split('\n');
