@@ -57,12 +57,13 @@ skopeo copy -q --dest-tls-verify=false "oci:$T/oci:1" docker://127.0.0.1:5190/be
 skopeo copy -q --dest-tls-verify=false "oci:$T/oci:1" docker://127.0.0.1:5191/bench:1
 
 # registry serving speed alone: all 8 blobs fetched in parallel with curl
-t0=$(now)
-for l in "${layers[@]}"; do d=$(echo "$l" | sed 's/.*"digest":"\([^"]*\)".*/\1/'); curl -s -o /dev/null "http://127.0.0.1:5190/v2/bench/blobs/$d" & done; wait
-t1=$(now); dreg_serve=$(echo "$t1 - $t0" | bc)
-t0=$(now)
-for l in "${layers[@]}"; do d=$(echo "$l" | sed 's/.*"digest":"\([^"]*\)".*/\1/'); curl -s -o /dev/null "http://127.0.0.1:5191/v2/bench/blobs/$d" & done; wait
-t1=$(now); preg_serve=$(echo "$t1 - $t0" | bc)
+fetch_all() { # port: all 8 blobs at once; waits for the curls only (not the servers)
+  local cp=() d
+  for l in "${layers[@]}"; do d=$(echo "$l" | sed 's/.*"digest":"\([^"]*\)".*/\1/'); curl -s -o /dev/null "http://127.0.0.1:$1/v2/bench/blobs/$d" & cp+=($!); done
+  wait "${cp[@]}"
+}
+t0=$(now); fetch_all 5190; t1=$(now); dreg_serve=$(echo "$t1 - $t0" | bc)
+t0=$(now); fetch_all 5191; t1=$(now); preg_serve=$(echo "$t1 - $t0" | bc)
 
 # pierd on a temporary root
 node "$REPO/dist/src/daemon/main.js" --root "$T/root" --exec-root "$T/run" > "$T/pierd.log" 2>&1 & pids+=($!)
