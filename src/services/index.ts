@@ -13,3 +13,4 @@ export * from './container-files.js';
 export * from './health-monitor.js';
 export * from './build.js';
 export * from './log-rotator.js';
+export * from './volumes.js';

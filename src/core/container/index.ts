@@ -4,3 +4,4 @@ export * from './status-text.js';
 export * from './restart-policy.js';
 export * from './health.js';
 export * from './log-config.js';
+export * from './mounts.js';

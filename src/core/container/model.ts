@@ -4,6 +4,7 @@
  * decides itself is camelCase domain state.
  */
 import type { ContainerConfigWire, HostConfigWire, EndpointSettingsWire } from '../../api/index.js';
+import type { MountPoint } from './mounts.js';
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
@@ -54,6 +55,8 @@ export interface ContainerRecord {
   execIds: string[];
   /** Published ports of the current run (NetworkSettings.Ports), set by networking at start. */
   ports?: Record<string, Array<{ HostIp: string; HostPort: string }> | null>;
+  /** Volumes, binds and tmpfs mounts planned at create (core/container/mounts.ts). */
+  mounts?: MountPoint[];
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

@@ -194,3 +194,33 @@ export interface DnsServer {
   listen(ip: string, resolve: (client: string, name: string, type: number) => DnsAnswer): Promise<void>;
   close(ip: string): Promise<void>;
 }
+
+// ---- volumes (issue 7, docs/design/volumes.md) ----
+
+/** A volume as its driver records it. `options` are the local driver's `type`, `device`, `o`. */
+export interface VolumeRecord {
+  name: string;
+  driver: string;
+  labels: Record<string, string>;
+  options: Record<string, string>;
+  /** RFC3339 */
+  createdAt: string;
+}
+
+/** The local volume driver: `<root>/volumes/<name>/_data` plus one JSON record per volume. */
+export interface VolumeDriver {
+  loadAll(): Promise<VolumeRecord[]>;
+  /** Makes the data directory, then publishes the record atomically. */
+  create(v: VolumeRecord): Promise<void>;
+  /** Unpublishes the record, then deletes the data (refuses while mounted). */
+  remove(name: string): Promise<void>;
+  /** The host path containers bind (`Mountpoint`). */
+  mountpoint(name: string): string;
+  /** Mounts a volume that has `type`/`device`/`o` options on its data directory (idempotent). */
+  mount(v: VolumeRecord): Promise<void>;
+  unmount(v: VolumeRecord): Promise<void>;
+  isEmpty(name: string): Promise<boolean>;
+  size(name: string): Promise<number>;
+  /** Copies a directory's content (owners, modes, links, xattrs) into the volume. */
+  copyInto(name: string, from: string): Promise<void>;
+}

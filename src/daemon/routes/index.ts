@@ -8,3 +8,4 @@ export * from './registry.js';
 export * from './image-exchange.js';
 export * from './container-files.js';
 export * from './build.js';
+export * from './volumes.js';
