@@ -44,9 +44,18 @@ export interface ContainerServiceDeps {
   log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
   /** Networking (services/networks.ts); without it containers get a namespace with only lo. */
   networking?: ContainerNetworking;
+  /** Volumes and mounts (services/volumes.ts); without them containers get no volumes. */
+  volumes?: ContainerVolumes;
   /** Resources and confinement (services/resources.ts); without them only Docker's default spec. */
   host?: HostProbe;
   cgroups?: CgroupManager;
+}
+
+/** Volume hooks: plan and create volumes at create, the OCI mounts at start, anonymous ones out with `rm -v`. */
+export interface ContainerVolumes {
+  prepare(c: ContainerRecord): Promise<ContainerRecord['mounts']>;
+  mountsFor(c: ContainerRecord, rootfs: string): Promise<Mount[]>;
+  removeAnonymous(c: ContainerRecord): Promise<void>;
 }
 
 /** Networking hooks: checks at create, set-up between runtime create and start, release at exit. */
@@ -210,6 +219,7 @@ export class ContainerService {
         execIds: [],
       };
       this.d.networking?.validate(c);
+      if (this.d.volumes) c.mounts = await this.d.volumes.prepare(c);
       await mkdir(dir, { recursive: true, mode: 0o700 });
       await this.d.snapshotter.prepare(id);
       void chain;
@@ -355,6 +365,7 @@ export class ContainerService {
       withCgroupsPath(`/pier/${c.id}`),
       withMounts(mounts),
     ];
+    if (this.d.volumes) opts.push(withMounts(await this.d.volumes.mountsFor(c, join(this.bundleDir(c.id), 'rootfs'))));
     // Host networking shares the host's UTS namespace too: runc refuses a hostname then.
     if (hc.NetworkMode === 'host') opts.push(withNamespace('network', null), withNamespace('uts', null), (s) => { const { hostname: _h, domainname: _d, ...rest } = s as Spec & { domainname?: string }; return rest as Spec; });
     else if (hc.NetworkMode?.startsWith('container:')) {
@@ -602,6 +613,7 @@ export class ContainerService {
       await this.d.snapshotter.remove(c.id);
       await this.d.monitor.clearExit(c.id);
       await this.d.store.remove(c.id);
+      if (opts.volumes) await this.d.volumes?.removeAnonymous(c).catch((e) => this.d.log('warn', `volumes of ${c.id}: ${(e as Error).message}`));
       this.containers.delete(c.id);
       this.names.delete(c.name);
       const l = this.liveOf(c.id);
