@@ -23,6 +23,9 @@ import { OverlaySnapshotter } from '../adapters/overlay/index.js';
 import { CopySnapshotter } from '../adapters/copy-snapshotter/index.js';
 import { HttpRegistryRemote, JsonBlobDigestMap } from '../adapters/registry-remote/index.js';
 import { RuncRuntime } from '../adapters/runc/index.js';
+import { LocalVolumeDriver } from '../adapters/local-volumes/index.js';
+import { VolumeService } from '../services/index.js';
+import { volumeRoutes } from './routes/index.js';
 import { FsCgroupManager, LinuxHostProbe } from '../adapters/cgroups/index.js';
 import { ResourceService } from '../services/index.js';
 import { resourceRoutes } from './routes/index.js';
@@ -167,12 +170,15 @@ async function main(): Promise<void> {
     saveContainer: (c) => containerStore.save(c), containerDir: (id) => containerStore.dir(id), log,
   });
   await networks.load();
+  const volumes = new VolumeService({ driver: new LocalVolumeDriver(join(flags.root, 'volumes')), events, log });
+  await volumes.load();
   const hostProbe = new LinuxHostProbe();
   const cgroups = new FsCgroupManager();
   const containers = new ContainerService({
     store: containerStore, snapshotter, monitor, runtime: new RuncRuntime(), logs, images, events,
-    runtimes, defaultRuntime, bundleRoot: join(flags.execRoot, 'c'), resolvConf, log, host: hostProbe, cgroups, networking: networks,
+    runtimes, defaultRuntime, bundleRoot: join(flags.execRoot, 'c'), resolvConf, log, host: hostProbe, cgroups, networking: networks, volumes,
   });
+  volumes.setContainers(containers);
   networks.setContainers(containers);
   await mkdir(join(flags.execRoot, 'c'), { recursive: true, mode: 0o700 });
   await containers.restore();
@@ -200,6 +206,7 @@ async function main(): Promise<void> {
   execRoutes(router, execs);
   resourceRoutes(router, { containers, resources: new ResourceService({ containers, store: containerStore, host: hostProbe, cgroups, runtimes }) });
   networkRoutes(router, { networks, containers });
+  volumeRoutes(router, volumes);
   containerFileRoutes(router, new ContainerFilesService({
     containers, images, events, upperDir: (id) => snapshotter.upperDir(id),
     layerDir: (chain) => join(flags.root, 'snapshots', 'layers', chain.replace('sha256:', ''), 'fs'),
@@ -212,6 +219,7 @@ async function main(): Promise<void> {
     }),
     housekeeping: new ImageHousekeeping(images), images, containers, log,
     sizeRw: (c) => dirSize(snapshotter.upperDir(c.id)),
+    volumes,
   });
   const remote = new HttpRegistryRemote({ insecure: flags.insecureRegistries, certsDir: flags.registryCertsDir, userAgent: `pier/${ENGINE_VERSION}` });
   const digests = new JsonBlobDigestMap(join(flags.root, 'registry', 'digests.json'));

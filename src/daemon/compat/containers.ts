@@ -1,5 +1,5 @@
 /** Container records → the Engine API's inspect and list shapes (swagger v1.41). */
-import { type ContainerRecord, statusText, shortId } from '../../core/container/index.js';
+import { type ContainerRecord, statusText, shortId, mountsWire } from '../../core/container/index.js';
 
 export function containerInspect(c: ContainerRecord, extra: { driver: string; rootfsDir: string; upperDir: string; resolvConf: string; hostsPath: string; hostnamePath: string }): Record<string, unknown> {
   const s = c.state;
@@ -52,7 +52,7 @@ export function containerInspect(c: ContainerRecord, extra: { driver: string; ro
     ExecIDs: c.execIds.length ? c.execIds : null,
     HostConfig: hostConfigOut(c),
     GraphDriver: { Data: { MergedDir: extra.rootfsDir, UpperDir: extra.upperDir }, Name: extra.driver },
-    Mounts: [],
+    Mounts: mountsWire(c.mounts),
     Config: {
       Hostname: c.config.Hostname ?? '',
       Domainname: c.config.Domainname ?? '',
@@ -126,7 +126,7 @@ export function containerSummary(c: ContainerRecord, now: number, imageName: str
     Status: statusText(c, now),
     HostConfig: { NetworkMode: c.hostConfig.NetworkMode ?? 'bridge' },
     NetworkSettings: { Networks: networks },
-    Mounts: [],
+    Mounts: mountsWire(c.mounts),
   };
 }
 

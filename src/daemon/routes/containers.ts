@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import type { ContainerCreateBody } from '../../api/index.js';
 import { parseFilters, validateFilterKeys, matchLabels } from '../../api/index.js';
-import { isRunning, type ContainerRecord } from '../../core/container/index.js';
+import { isRunning, usesVolume, type ContainerRecord } from '../../core/container/index.js';
 import { formatNanos } from '../../core/logs/index.js';
 import { invalidArgument } from '../../lib/errdefs.js';
 import { runProcess } from '../../lib/process/index.js';
@@ -54,6 +54,8 @@ export function containerRoutes(r: Router, d: ContainerRoutesDeps): void {
       const names = filters.get('name');
       if (names && !names.some((n) => matchName(c.name, n))) return false;
       if (!matchLabels(filters, c.config.Labels)) return false;
+      const vols = filters.get('volume');
+      if (vols && !vols.some((v) => usesVolume(c.mounts, v))) return false;
       const anc = filters.get('ancestor');
       if (anc && !anc.some((a) => ancestorMatches(d.images, c, a))) return false;
       if (before && c.created >= before) return false;

@@ -6,7 +6,8 @@ import { pipeline } from 'node:stream/promises';
 import { parseFilters } from '../../api/index.js';
 import type { ContainerRecord } from '../../core/container/index.js';
 import { packTar } from '../../lib/tar/index.js';
-import type { ContainerService, ImageArchiveService, ImageHousekeeping, ImageService } from '../../services/index.js';
+import type { ContainerService, ImageArchiveService, ImageHousekeeping, ImageService, VolumeService } from '../../services/index.js';
+import { volumeJson } from './volumes.js';
 import type { Router } from '../http/index.js';
 import { sendJson, startStream } from '../http/index.js';
 import { containerSummary, imageSummary } from '../compat/index.js';
@@ -18,6 +19,8 @@ export interface ImageExchangeRoutesDeps {
   containers: ContainerService;
   /** Bytes a container wrote (its upper dir). */
   sizeRw: (c: ContainerRecord) => Promise<number>;
+  /** The Volumes part of system df (sizes and reference counts). */
+  volumes?: VolumeService;
   log?: (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
 }
 
@@ -77,7 +80,7 @@ export function imageExchangeRoutes(r: Router, d: ImageExchangeRoutesDeps): void
       LayersSize: layersSize,
       Images: images.map((i) => ({ ...imageSummary(i.image, i.tags, i.containers), Size: i.size, VirtualSize: i.size, SharedSize: i.shared })),
       Containers: containers,
-      Volumes: [],
+      Volumes: d.volumes ? (await d.volumes.usage()).map((u) => volumeJson(u.volume, d.volumes!.mountpoint(u.volume.name), { refCount: u.refCount, size: u.size })) : [],
       BuildCache: [],
       BuilderSize: 0,
     });
