@@ -2,12 +2,12 @@
 # Installs what pier needs on Debian 12 (as root), only what is missing:
 #   scripts/install-deps.sh [--test]
 # --test adds what the test suite uses: a docker CLI (from Debian's docker.io, without
-# starting its daemon), skopeo/umoci fixtures, and `script` for TTY tests.
+# starting its daemon), skopeo/umoci fixtures, docker-compose 1.29 and `script` for TTY tests.
 set -eu
 [ "$(id -u)" = 0 ] || { echo "install-deps.sh: run as root" >&2; exit 1; }
 
 want="runc conmon crun runsc busybox-static catatonit tini iproute2 iptables nftables util-linux procps ca-certificates"
-[ "${1:-}" = "--test" ] && want="$want skopeo umoci jq docker-registry"
+[ "${1:-}" = "--test" ] && want="$want skopeo umoci jq docker-registry docker-compose"
 
 missing=""
 for p in $want; do
