@@ -102,7 +102,7 @@ describe('resources and security', { skip: requires(...engineRequirements) || (!
     assert.match(p.dev ?? '', /\bloop0\b/);
   });
 
-  it('seccomp: clone3 is ENOSYS and keyctl EPERM by default', async () => {
+  it('seccomp: the rendered profile has clone3 → ENOSYS and no mount/keyctl', async () => {
     // busybox has no clone3 caller; the rendered profile in config.json is the witness.
     const id = await runD('sc', [], ['sleep', '30']);
     const spec = JSON.parse(readFileSync(`${h.execRoot}/c/${id}/config.json`, 'utf8'));
@@ -214,6 +214,11 @@ describe('resources and security', { skip: requires(...engineRequirements) || (!
     assert.equal(pids, '1');
     console.log(`# stats --no-stream: ${out} in ${ms} ms`);
     assert.ok(ms < 2500, `${ms} ms`);
+    // streaming: the CLI gives up after 2 s without a first sample; two refreshes arrive
+    const live = h.spawn(['stats', '--format', '{{.ID}} {{.PIDs}}', id]);
+    await live.waitForOutput(`${id.slice(0, 12)} 1`, 2000);
+    await live.waitForOutput(/ 1[\s\S]* 1/, 3000);
+    await live.kill();
   });
 
   it('update changes limits live', async () => {
