@@ -10,6 +10,7 @@ import {
 import { type ImageRecord, chainIds, sha256, applyChanges } from '../core/image/index.js';
 import type { ContentStore, ImageStore, Snapshotter } from '../core/ports/index.js';
 import { conflict, invalidArgument, notFound } from '../lib/errdefs.js';
+import { tee } from '../lib/streams/index.js';
 import { detectCompression } from '../lib/tar/index.js';
 import type { EventBus } from './events.js';
 
@@ -118,6 +119,25 @@ export class ImageService {
    * unpacked once on top of `parentChain`. Idempotent: a layer already unpacked is reused.
    */
   async addLayer(tar: AsyncIterable<Buffer>, parentChain: string | undefined, expectedDiffId?: string): Promise<{ diffId: string; chainId: string; size: number }> {
+    if (expectedDiffId) {
+      // The diff ID is known (pull, load): one pass over the data feeds both the verified
+      // blob write and the unpack. A digest mismatch removes the layer it unpacked.
+      const chainId = parentChain === undefined ? expectedDiffId : sha256(`${parentChain} ${expectedDiffId}`);
+      if (!(await this.d.content.has(expectedDiffId)) && !(await this.d.snapshotter.hasLayer(chainId))) {
+        const [toBlob, toLayer] = tee(this.d.decompress(tar));
+        let unpacked = false;
+        try {
+          await Promise.all([
+            this.d.content.ingest(toBlob, { digest: expectedDiffId }),
+            this.d.snapshotter.applyLayer(chainId, parentChain, toLayer).then(() => { unpacked = true; }),
+          ]);
+        } catch (e) {
+          if (unpacked) await this.d.snapshotter.removeLayer(chainId).catch(() => {});
+          throw e;
+        }
+        return { diffId: expectedDiffId, chainId, size: await this.d.snapshotter.layerSize(chainId) };
+      }
+    }
     // A plain tar already stored under the expected diff ID is that very layer: no second
     // write. (A compressed blob whose own digest is claimed as the diff ID is not.)
     const { digest: diffId } = expectedDiffId && (await this.d.content.has(expectedDiffId)) && (await this.isPlainTar(expectedDiffId))
