@@ -5,12 +5,15 @@
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { chmod, link, mkdir, symlink, lstat } from 'node:fs/promises';
+import { chmod, link, mkdir, symlink, lstat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { once } from 'node:events';
 import { cleanPath, compilePattern, IgnoreMatcher } from '../core/dockerfile/index.js';
-import { maybeDecompress, readTar } from '../lib/tar/index.js';
+import { detectCompression, maybeDecompress, readTar } from '../lib/tar/index.js';
 import { invalidArgument } from '../lib/errdefs.js';
+
+const SMALL = 1 << 20;
+const UMASK = process.umask();
 
 export interface ContextEntry {
   type: 'file' | 'dir' | 'symlink' | 'other';
@@ -32,7 +35,10 @@ export class BuildContext {
   static async receive(body: AsyncIterable<Buffer>, dir: string, dockerfileName: string): Promise<BuildContext> {
     const ctx = new BuildContext(dir);
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    const plain = peekable(maybeDecompress(body));
+    // maybeDecompress costs a copy per chunk: only route compressed bodies through it
+    const raw = peekable(body);
+    const compressed = detectCompression(await raw.peek(8)) !== 'none';
+    const plain = compressed ? peekable(maybeDecompress(raw)) : raw;
     const head = await plain.peek(512);
     const isTar = head.length >= 512 && head.subarray(257, 262).toString('latin1') === 'ustar';
     if (!isTar) {
@@ -42,15 +48,24 @@ export class BuildContext {
       await ctx.writeFile(dockerfileName, (async function* () { yield Buffer.concat(chunks); })(), 0o644);
       return ctx;
     }
+    // small files are written in parallel (bounded); big ones streamed
+    let pending: Array<Promise<void>> = [];
+    const flush = async (): Promise<void> => { const p = pending; pending = []; await Promise.all(p); };
     for await (const e of readTar(plain)) {
       const name = cleanPath(e.name).replace(/^\/+/, '');
       if (name === '.' || name.startsWith('../')) continue;
       const abs = join(dir, name);
       if (e.type === 'dir') {
-        await mkdir(abs, { recursive: true, mode: 0o755 });
+        await ctx.ensureDir(name);
         await chmod(abs, e.mode & 0o7777);
         ctx.entries.set(name, { type: 'dir', mode: e.mode & 0o7777, size: 0, sum: '' });
+      } else if (e.type === 'file' && e.size <= SMALL) {
+        const data = await e.buffer();
+        await ctx.ensureDir(dirname(name));
+        pending.push(ctx.writeSmall(name, data, e.mode & 0o7777));
+        if (pending.length >= 64) await flush();
       } else if (e.type === 'file') {
+        await ctx.ensureDir(dirname(name));
         await ctx.writeFile(name, e.body, e.mode & 0o7777);
       } else if (e.type === 'symlink') {
         await mkdir(dirname(abs), { recursive: true });
@@ -65,7 +80,28 @@ export class BuildContext {
         ctx.entries.set(name, { ...src });
       }
     }
+    await flush();
     return ctx;
+  }
+
+  private dirs = new Set<string>(['.']);
+  private async ensureDir(rel: string): Promise<void> {
+    if (this.dirs.has(rel)) return;
+    await mkdir(join(this.dir, rel), { recursive: true, mode: 0o755 });
+    for (let p = rel; p !== '.' && !this.dirs.has(p); p = dirname(p)) this.dirs.add(p);
+  }
+
+  private async writeSmall(name: string, data: Buffer, mode: number): Promise<void> {
+    const abs = join(this.dir, name);
+    await writeFile(abs, data, { mode });
+    if ((mode & UMASK) !== 0) await chmod(abs, mode);
+    this.record(name, mode, data.length, createHash('sha256').update(data).digest('hex'));
+  }
+
+  private record(name: string, mode: number, size: number, sum: string): void {
+    this.size += size;
+    for (let p = dirname(name); p !== '.' && !this.entries.has(p); p = dirname(p)) this.entries.set(p, { type: 'dir', mode: 0o755, size: 0, sum: '' });
+    this.entries.set(name, { type: 'file', mode, size, sum });
   }
 
   private async writeFile(name: string, body: AsyncIterable<Buffer>, mode: number): Promise<void> {
@@ -82,10 +118,8 @@ export class BuildContext {
     ws.end();
     await once(ws, 'close');
     await chmod(abs, mode);
-    this.size += size;
-    // parent directories the tar did not list
-    for (let p = dirname(name); p !== '.' && !this.entries.has(p); p = dirname(p)) this.entries.set(p, { type: 'dir', mode: 0o755, size: 0, sum: '' });
-    this.entries.set(name, { type: 'file', mode, size, sum: h.digest('hex') });
+    // parent directories the tar did not list get 0755
+    this.record(name, mode, size, h.digest('hex'));
   }
 
   /** Whether a path exists in the context and is not excluded by .dockerignore. */

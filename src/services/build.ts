@@ -105,7 +105,9 @@ export class BuildService {
     const name = posix.normalize(req.dockerfile || 'Dockerfile').replace(/^\/+/, '');
     let ctx: BuildContext;
     try {
+      const t0 = Date.now();
       ctx = await BuildContext.receive(body, dir, name);
+      this.d.log('debug', `build context: ${ctx.entries.size} entries, ${ctx.size} bytes in ${Date.now() - t0} ms`);
       let file = name;
       if (!ctx.entries.has(file) && !req.dockerfile && ctx.entries.has('dockerfile')) file = 'dockerfile';
       const entry = ctx.entries.get(file);
