@@ -2,7 +2,7 @@
 // Reference values: ../shared/docs/security.md and the probe run on dockerd 20.10 here.
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
 import { startPierd, requires, engineRequirements, inspect, sleep, type Engine } from './harness.js';
 
 const PROBE = String.raw`
@@ -253,5 +253,8 @@ describe('resources and security', { skip: requires(...engineRequirements) || (!
     await h.docker(['rm', '-f', id]);
     await sleep(200);
     assert.ok(!existsSync(`/sys/fs/cgroup/memory/pier-it-parent/${id}`));
+    for (const ctrl of readdirSync('/sys/fs/cgroup')) {
+      try { rmdirSync(`/sys/fs/cgroup/${ctrl}/pier-it-parent`); } catch { /* not there */ }
+    }
   });
 });

@@ -12,7 +12,7 @@ import {
 } from './resources.js';
 import {
   ALL_CAPABILITIES, capabilitiesFor, normalizeCaps, parseSecurityOpts, validateSysctls, withApparmor, withCapabilities, withHostDevices, withInit,
-  withNoNewPrivileges, withoutSystemPaths, withSysReadonly, withReadonlyRootfs, withSeccomp, withSelinuxLabel, withSysctls, withTmpfs,
+  withNoNewPrivileges, withoutSystemPaths, withSysReadonly, withReadonlyRootfs, withSeccomp, withSelinuxLabel, withSysctls,
 } from './security.js';
 
 /** Create-time checks and defaults; returns warnings, throws Error with Docker's message. */
@@ -46,7 +46,6 @@ export function hostConfigOpts(id: string, hc: HostConfigWire, host: HostSpecInp
     withDevices(host.devices),
     withUlimits(r.Ulimits ?? []),
     withShmSize(r.ShmSize || 67108864),
-    withTmpfs(hc.Tmpfs),
     withReadonlyRootfs(!!hc.ReadonlyRootfs),
     withSysctls(hc.Sysctls, hc.NetworkMode !== 'host' && !hc.NetworkMode?.startsWith('container:')),
     withNoNewPrivileges(sec.noNewPrivileges),
