@@ -16,7 +16,7 @@ import {
   type NetworkRecord, type PortMapping, allocate, release, macFor, parseCidr, cidrString, cidrOverlaps, subnetsOf, intToIp,
   expandPortBindings, publishAll, DNS_A,
 } from '../core/network/index.js';
-import type { DnsAnswer, DnsServer, NetworkDriver, NetworkRules, NetworkStore, PortReserver } from '../core/ports/index.js';
+import type { DnsAnswer, DnsServer, NetworkDriver, NetworkRules, NetworkStore, PortReserver, VethConfig } from '../core/ports/index.js';
 import { EngineError, conflict, invalidArgument, notFound } from '../lib/errdefs.js';
 import type { EventBus } from './events.js';
 
@@ -243,6 +243,8 @@ export class NetworkService {
     if (n.builtin) throw new EngineError('permission-denied', `${n.name} is a pre-defined network and cannot be removed`);
     if (this.endpointsOf(n).length) throw new EngineError('permission-denied', `error while removing network: network ${n.name} id ${n.id} has active endpoints`);
     this.nets.delete(n.id);
+    await this.saving.get(n.id)?.catch(() => {}); // a queued write must not bring the record back
+    this.saving.delete(n.id);
     await this.d.store.remove(n.id);
     if (n.ipam) await this.d.dns.close(n.ipam.gateway).catch(() => {});
     if (n.bridge) await this.d.driver.removeBridge(n.bridge).catch((e) => this.d.log('warn', `remove bridge ${n.bridge}: ${(e as Error).message}`));
@@ -298,18 +300,20 @@ export class NetworkService {
     if (keys.length === 0) return;
     const t0 = Date.now();
     try {
+      // Addresses first (in memory), then everything else at once: the veths (two processes
+      // each), the IPAM records, ports and rules, the hosts files. All of it is done before
+      // the process starts.
       let routed = false;
-      let i = 0;
-      for (const key of keys) {
+      const plans = keys.map((key, i) => {
         const n = this.netOfKey(key)!;
         const gw = !routed && !n.internal;
-        await this.attachOne(c, pid, key, n, `eth${i++}`, gw);
         if (gw) routed = true;
-      }
-      await this.publish(c);
-      await this.writeFiles(c);
+        return this.plan(c, pid, key, n, `eth${i}`, gw);
+      });
+      const veths = (async () => { for (const v of plans) await this.d.driver.addVeth(v); })();
+      await Promise.all([veths, ...[...new Set(keys.map((k) => this.netOfKey(k)!))].map((n) => this.saveNet(n)), this.publish(c), this.writeFiles(c)]);
       const bw = c.config.Labels?.[BW_LABEL];
-      if (bw) for (const [i, key] of keys.entries()) await this.d.driver.shape({ hostIf: hostIfName(c.id, this.netOfKey(key)!.id), pid, ifName: `eth${i}` }, parseRate(bw));
+      if (bw) for (const v of plans) await this.d.driver.shape(v, parseRate(bw));
       this.d.log('debug', `network attach ${c.id.slice(0, 12)}: ${Date.now() - t0} ms`);
     } catch (e) {
       await this.release(c).catch(() => {});
@@ -317,20 +321,31 @@ export class NetworkService {
     }
   }
 
-  private async attachOne(c: ContainerRecord, pid: number, key: string, n: NetworkRecord, ifName: string, defaultRoute: boolean): Promise<void> {
+  /** Takes an address for the endpoint and fills its settings; returns the veth to make. */
+  private plan(c: ContainerRecord, pid: number, key: string, n: NetworkRecord, ifName: string, defaultRoute: boolean): VethConfig {
     const ep = c.endpoints[key]!;
     const ipam = n.ipam!;
     const ip = allocate(ipam, c.id, ipamAddress(ep));
-    // The record is written while the veth is made; both finish before the process starts.
-    const saved = this.d.store.save(n);
     const prefixLen = parseCidr(ipam.subnet).prefix;
     const mac = ep.MacAddress || (c.config as { MacAddress?: string }).MacAddress || macFor(ip);
     Object.assign(ep, { NetworkID: n.id, EndpointID: randomBytes(32).toString('hex'), Gateway: n.internal ? '' : ipam.gateway, IPAddress: ip, IPPrefixLen: prefixLen, MacAddress: mac });
-    await this.d.driver.addVeth({
+    return {
       hostIf: hostIfName(c.id, n.id), bridge: n.bridge!, pid, ifName, address: ip, prefixLen, mac, mtu: n.mtu ?? this.d.mtu,
       ...(defaultRoute ? { defaultGateway: ipam.gateway } : {}),
-    }).finally(() => saved);
-    await saved;
+    };
+  }
+
+  private async attachOne(c: ContainerRecord, pid: number, key: string, n: NetworkRecord, ifName: string, defaultRoute: boolean): Promise<void> {
+    const v = this.plan(c, pid, key, n, ifName, defaultRoute);
+    await Promise.all([this.d.driver.addVeth(v), this.saveNet(n)]);
+  }
+
+  /** Network records are written one at a time per network, each with the state of its turn. */
+  private saving = new Map<string, Promise<void>>();
+  private saveNet(n: NetworkRecord): Promise<void> {
+    const next = (this.saving.get(n.id) ?? Promise.resolve()).catch(() => {}).then(() => this.d.store.save(n));
+    this.saving.set(n.id, next);
+    return next;
   }
 
   private async publish(c: ContainerRecord): Promise<void> {
@@ -381,12 +396,14 @@ export class NetworkService {
     }
     for (const [key, ep] of Object.entries(c.endpoints)) {
       const n = this.netOfKey(key);
-      if (n?.ipam && release(n.ipam, c.id)) await this.d.store.save(n);
+      // Not awaited: a lost write only leaves a stale entry, which reconcile() frees.
+      if (n?.ipam && release(n.ipam, c.id)) void this.saveNet(n).catch((e) => this.d.log('warn', `save network ${n.name}: ${(e as Error).message}`));
       if (!ep.IPAddress) continue;
       if (n) {
+        // The veth dies with the container's namespace (the kernel tears it down a moment
+        // later); one still there afterwards (a container: joiner keeps the namespace) is deleted.
         const hostIf = hostIfName(c.id, n.id);
-        // The veth dies with the container's namespace; delete it only if it is still there.
-        if (await access(`/sys/class/net/${hostIf}`).then(() => true, () => false)) await this.d.driver.removeLink(hostIf).catch(() => {});
+        setTimeout(() => void access(`/sys/class/net/${hostIf}`).then(() => this.d.driver.removeLink(hostIf), () => {}).catch(() => {}), 1000).unref();
       }
       Object.assign(ep, { EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '' });
     }
@@ -415,7 +432,7 @@ export class NetworkService {
         try {
           await this.attachOne(c, c.state.pid, n.name, n, `eth${i}`, !routed && !n.internal);
         } catch (e) {
-          if (release(n.ipam!, c.id)) await this.d.store.save(n);
+          if (release(n.ipam!, c.id)) await this.saveNet(n);
           throw e;
         }
         await this.writeFiles(c);
@@ -436,7 +453,7 @@ export class NetworkService {
     const ep = c.endpoints[key]!;
     if (ep.IPAddress) {
       await this.d.driver.removeLink(hostIfName(c.id, n.id)).catch(() => {});
-      if (n.ipam && release(n.ipam, c.id)) await this.d.store.save(n);
+      if (n.ipam && release(n.ipam, c.id)) await this.saveNet(n);
     }
     delete c.endpoints[key];
     if (isRunning(c)) await this.writeFiles(c);
@@ -557,11 +574,15 @@ export class NetworkService {
       await this.d.driver.ensureBridge({ name: n.bridge, gateway: n.ipam.gateway, prefixLen: parseCidr(n.ipam.subnet).prefix, mtu: n.mtu ?? this.d.mtu })
         .catch((e) => this.d.log('error', `bridge ${n.bridge}: ${(e as Error).message}`));
       let changed = false;
+      for (const c of running.values()) {
+        const ip = this.endpointOn(c, n)?.IPAddress;
+        if (ip && n.ipam.allocated[ip] !== c.id) { n.ipam.allocated[ip] = c.id; changed = true; }
+      }
       for (const [ip, owner] of Object.entries(n.ipam.allocated)) {
         const c = running.get(owner);
         if (!c || !Object.values(c.endpoints).some((e) => e.IPAddress === ip)) { delete n.ipam.allocated[ip]; changed = true; }
       }
-      if (changed) await this.d.store.save(n);
+      if (changed) await this.saveNet(n);
       await this.listenDns(n);
     }
     for (const c of running.values()) {
