@@ -135,7 +135,7 @@ export class VolumeService {
       const drivers = filters.get('driver');
       if (drivers && !drivers.includes(v.driver)) return false;
       if (dangling !== undefined && (dangling === 'true' || dangling === '1') !== (this.refs(v.name).length === 0)) return false;
-      return matchLabels(filters, v.labels);
+      return matchLabels(filters, v.labels) && !excludedByLabel(filters, v.labels);
     });
   }
 
@@ -148,7 +148,7 @@ export class VolumeService {
     let reclaimed = 0;
     for (const v of this.list()) {
       if (!all && !(ANONYMOUS_LABEL in v.labels)) continue;
-      if (!matchLabels(filters, v.labels) || this.refs(v.name).length) continue;
+      if (!matchLabels(filters, v.labels) || excludedByLabel(filters, v.labels) || this.refs(v.name).length) continue;
       const size = await this.d.driver.size(v.name).catch(() => 0);
       try {
         await this.remove(v.name, false);
@@ -180,7 +180,11 @@ export class VolumeService {
     const hc = c.hostConfig;
     const volumesFrom = (hc.VolumesFrom ?? []).map((spec) => {
       const { container, mode } = parseVolumesFrom(spec);
-      const other = this.findContainer(container);
+      let other: ContainerRecord;
+      try { other = this.findContainer(container); } catch (e) {
+        if (e instanceof EngineError && e.kind === 'not-found') throw invalidArgument(e.message); // moby: an invalid parameter of the create
+        throw e;
+      }
       return { points: (other.mounts ?? []).map((p) => ({ ...p, nocopy: true })), mode };
     });
     const points = planMounts({ binds: hc.Binds, mounts: hc.Mounts, tmpfs: hc.Tmpfs, volumes: c.config.Volumes, volumesFrom });
@@ -284,4 +288,12 @@ export class VolumeService {
       }
     }
   }
+}
+
+/** The `label!` filter: `k` excludes any value of k, `k=v` only that value. */
+function excludedByLabel(f: Filters, labels: Record<string, string>): boolean {
+  return (f.get('label!') ?? []).some((w) => {
+    const eq = w.indexOf('=');
+    return eq < 0 ? w in labels : labels[w.slice(0, eq)] === w.slice(eq + 1);
+  });
 }
