@@ -519,7 +519,10 @@ export async function startPierd(opts: StartOpts = {}): Promise<Engine> {
     const ex = childExit!;
     if (c.exitCode === null && c.signalCode === null) {
       c.kill(sig);
-      const ok = await Promise.race([ex.then(() => true), sleep(timeout).then(() => false)]);
+      // a cleared timer: a pending one would keep the test process alive for `timeout`
+      let timer: NodeJS.Timeout | undefined;
+      const ok = await Promise.race([ex.then(() => true), new Promise<boolean>((r) => { timer = setTimeout(() => r(false), timeout); })]);
+      clearTimeout(timer);
       if (!ok) {
         c.kill('SIGKILL');
         await ex;

@@ -333,7 +333,9 @@ describe('container lifecycle', { skip: requires(...engineRequirements) }, () =>
     p.write('echo re""ady\n');
     await p.waitForOutput('ready\r\n');
     p.write('\x10\x11');
-    const r = await Promise.race([p.exited, new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`attach did not detach: ${JSON.stringify(p.stdout)}`)), 10_000))]);
+    let timer: NodeJS.Timeout | undefined;
+    const r = await Promise.race([p.exited, new Promise<never>((_, rej) => { timer = setTimeout(() => rej(new Error(`attach did not detach: ${JSON.stringify(p.stdout)}`)), 10_000); })]);
+    clearTimeout(timer);
     p.closeStdin();
     // (docker CLI 28 reports the detach as an error: exit 1)
     assert.ok(r.code === 0 || r.code === 1, `exit ${r.code}: ${r.stdout}`);
