@@ -74,8 +74,10 @@ export class ConmonMonitor implements Monitor {
     return rt.args;
   }
 
-  private spawnConmon(argv: string[]): { sync: () => Promise<{ data: number; message?: string }>; start: Writable; attachMsg?: () => Promise<unknown> } {
+  /** `cwd`: conmon writes files such as `oom` into its working directory; give it the bundle. */
+  private spawnConmon(argv: string[], cwd: string): { sync: () => Promise<{ data: number; message?: string }>; start: Writable; attachMsg?: () => Promise<unknown> } {
     const child = spawn(argv[0]!, argv.slice(1), {
+      cwd,
       stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
       detached: true,
       env: { ...process.env, _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4', _OCI_ATTACHPIPE: '5' },
@@ -110,7 +112,7 @@ export class ConmonMonitor implements Monitor {
       leaveStdinOpen: opts.stdin && !opts.stdinOnce,
       logLevel: this.o.logLevel,
     });
-    const c = this.spawnConmon(argv);
+    const c = this.spawnConmon(argv, opts.bundle);
     c.start.end(Buffer.from([0]));
     const msg = await c.sync();
     if (msg.data < 0) throw new RuntimeError(cleanRuntimeMessage(msg.message ?? 'unknown error'));
@@ -140,7 +142,7 @@ export class ConmonMonitor implements Monitor {
       exec: { processSpec: spec, attach: true },
       logLevel: this.o.logLevel,
     });
-    const c = this.spawnConmon(argv);
+    const c = this.spawnConmon(argv, opts.dir);
     c.start.write(Buffer.from([0]));
     // conmon reports on the attach pipe once its attach socket listens; then it waits for
     // a second start byte before running `runtime exec`, so no input or output is lost.
