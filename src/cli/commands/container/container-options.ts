@@ -17,6 +17,7 @@ import {
 } from '../../flags/index.js';
 import { StatusError } from '../command.js';
 import { RESOURCE_FLAGS, resourceHostConfig } from './resource-flags.js';
+import { parseMountFlag, type MountSpec } from './mount-flag.js';
 
 export const CONTAINER_FLAGS: readonly FlagDef[] = [
   { long: 'add-host', kind: 'stringArray', valueName: 'list', usage: 'Add a custom host-to-IP mapping (host:ip)' },
@@ -61,6 +62,8 @@ export const CONTAINER_FLAGS: readonly FlagDef[] = [
   { long: 'stop-signal', kind: 'string', usage: 'Signal to stop the container' },
   { long: 'stop-timeout', kind: 'int', usage: 'Timeout (in seconds) to stop a container' },
   { long: 'tmpfs', kind: 'stringArray', valueName: 'list', usage: 'Mount a tmpfs directory' },
+  { long: 'mount', kind: 'stringArray', valueName: 'mount', usage: 'Attach a filesystem mount to the container' },
+  { long: 'volumes-from', kind: 'stringArray', valueName: 'list', usage: 'Mount volumes from the specified container(s)' },
   { long: 'tty', short: 't', kind: 'bool', usage: 'Allocate a pseudo-TTY' },
   { long: 'user', short: 'u', kind: 'string', usage: 'Username or UID (format: <name|uid>[:<group|gid>])' },
   { long: 'volume', short: 'v', kind: 'stringArray', valueName: 'list', usage: 'Bind mount a volume' },
@@ -214,7 +217,13 @@ export async function buildContainerOptions(
 
   const network = p.changed.has('network') ? flagString(p, 'network') : p.changed.has('net') ? flagString(p, 'net') : 'default';
   const entrypoint = p.changed.has('entrypoint') ? (flagString(p, 'entrypoint') === '' ? [''] : [flagString(p, 'entrypoint')]) : null;
-  const binds = flagList(p, 'volume');
+  // `-v /path` (no source) is an anonymous volume: Config.Volumes, as docker/cli sends it.
+  const binds = flagList(p, 'volume').filter((v) => v.includes(':'));
+  const volumes = Object.fromEntries(flagList(p, 'volume').filter((v) => !v.includes(':')).map((v) => [v, {}])) as Record<string, Record<string, never>>;
+  const mounts: MountSpec[] = [];
+  for (const m of flagList(p, 'mount')) {
+    try { mounts.push(parseMountFlag(m)); } catch (e) { fail(`invalid argument "${m}" for "--mount" flag: ${(e as Error).message}`); }
+  }
   const tmpfs: Record<string, string> = {};
   for (const t of flagList(p, 'tmpfs')) {
     const c = t.indexOf(':');
@@ -244,7 +253,7 @@ export async function buildContainerOptions(
     Env: env,
     Cmd: cmd.length ? cmd : null,
     Image: image,
-    Volumes: {},
+    Volumes: volumes,
     WorkingDir: flagString(p, 'workdir'),
     Entrypoint: entrypoint,
     OnBuild: null,
@@ -260,7 +269,8 @@ export async function buildContainerOptions(
       RestartPolicy: restart,
       AutoRemove: flagBool(p, 'rm'),
       VolumeDriver: '',
-      VolumesFrom: null,
+      VolumesFrom: flagList(p, 'volumes-from').length ? flagList(p, 'volumes-from') : null,
+      ...(mounts.length ? { Mounts: mounts } : {}),
       ConsoleSize: [0, 0],
       CapAdd: flagList(p, 'cap-add').length ? flagList(p, 'cap-add') : null,
       CapDrop: flagList(p, 'cap-drop').length ? flagList(p, 'cap-drop') : null,
