@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startPierd, requires, engineRequirements, inspect, mountsUnder, type Engine } from './harness.js';
+import { startPierd, requires, engineRequirements, inspect, mountsUnder, repoRoot, type Engine } from './harness.js';
 
 const REF = 'unix:///run/ref-docker/docker.sock';
 const refUp = spawnSync('docker', ['-H', REF, 'version', '--format', '{{.Server.Version}}'], { encoding: 'utf8' }).status === 0;
@@ -257,6 +257,34 @@ describe('volumes and mounts', { skip: requires(...engineRequirements) }, () => 
       ref(['rm', '-v', rid]);
       ref(['volume', 'rm', v, ...anon]);
     }
+  });
+
+  it('pier volume create/ls/inspect/rm/prune print what docker prints', async () => {
+    const pier = (args: string[]) => spawnSync(join(repoRoot, 'bin', 'pier'), ['-H', h.host, ...args], { encoding: 'utf8' });
+    const v = vol('pcli');
+    let r = pier(['volume', 'create', '--label', 'k=v', v]);
+    assert.equal(r.stdout, `${v}\n`, r.stderr);
+    assert.equal(pier(['volume', 'ls', '-q', '--filter', `name=${v}`]).stdout, `${v}\n`);
+    assert.match(pier(['volume', 'ls', '--filter', `name=${v}`]).stdout, new RegExp(`^DRIVER +VOLUME NAME\nlocal +${v}\n$`));
+    assert.equal(pier(['volume', 'inspect', '-f', '{{.Labels.k}} {{.Driver}}', v]).stdout, 'v local\n');
+    assert.equal(pier(['volume', 'inspect', '-f', '{{.Name}}', v]).stdout, (await h.ok(['volume', 'inspect', '-f', '{{.Name}}', v])) + '\n');
+    const c = h.name('v-pcli');
+    await h.ok(['create', '--name', c, '-v', `${v}:/x`, h.image, 'true']);
+    r = pier(['volume', 'rm', v]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^Error response from daemon: remove .*: volume is in use - \[[0-9a-f]{64}\]$/m);
+    await h.ok(['rm', c]);
+    r = pier(['volume', 'prune', '-f', '--filter', 'label=k=v']);
+    assert.match(r.stdout, new RegExp(`^Deleted Volumes:\n${v}\n\nTotal reclaimed space: 0B\n$`), r.stderr);
+    // pier run -v / --mount / --volumes-from reach the same mounts.
+    const p = h.name('v-pcli-run');
+    r = pier(['create', '--name', p, '-v', '/anon', '--mount', 'type=tmpfs,dst=/t,tmpfs-size=1m', '--volumes-from', `${c.replace(/.*/, '')}${p}x`, h.image, 'true']);
+    assert.match(r.stderr, /No such container/);
+    r = pier(['create', '--name', p, '-v', '/anon', '--mount', 'type=tmpfs,dst=/t,tmpfs-size=1m', h.image, 'true']);
+    assert.equal(r.status, 0, r.stderr);
+    const m = (await inspect(h, p)).Mounts.map((x: any) => `${x.Type}:${x.Destination}`).sort();
+    assert.deepEqual(m, ['tmpfs:/t', 'volume:/anon']);
+    await h.ok(['rm', '-v', p]);
   });
 
   it('docker-compose 1.29 brings up a project with a named volume and takes it down', { skip: !hasCompose && 'docker-compose is not installed' }, async () => {

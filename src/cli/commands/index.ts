@@ -69,6 +69,14 @@ const N = {
   rm: e('Remove one or more networks', () => import('./network/rm.js')),
 };
 
+const V = {
+  create: e('Create a volume', () => import('./volume/create.js')),
+  inspect: e('Display detailed information on one or more volumes', () => import('./volume/inspect.js')),
+  ls: e('List volumes', () => import('./volume/ls.js')),
+  prune: e('Remove unused local volumes', () => import('./volume/prune.js')),
+  rm: e('Remove one or more volumes', () => import('./volume/rm.js')),
+};
+
 const S = {
   events: e('Get real time events from the server', () => import('./system/events.js')),
   info: e('Display system-wide information', () => import('./system/info.js')),
@@ -105,6 +113,7 @@ export const groups: Readonly<Record<string, { readonly description: string; rea
   image: { description: 'Manage images', commands: { ...I, list: I.ls, remove: I.rm } },
   system: { description: 'Manage Docker', commands: { ...S } },
   network: { description: 'Manage networks', commands: { ...N, list: N.ls, remove: N.rm } },
+  volume: { description: 'Manage volumes', commands: { ...V, list: V.ls, remove: V.rm } },
 };
 
 /** The entries listed in group help (aliases hidden). */

@@ -1,0 +1,30 @@
+/** `pier volume prune [-f] [-a] [--filter]`: POST /volumes/prune. */
+import { flagBool, flagList, parseFilterList, type ParsedFlags } from '../../flags/index.js';
+import { humanSize } from '../../../api/units.js';
+import { StatusError, type CommandEnv, type CommandSpec } from '../command.js';
+
+export const command: CommandSpec = {
+  usage: '[OPTIONS]',
+  description: 'Remove unused local volumes',
+  aliases: ['pier volume prune'],
+  flags: [
+    { long: 'all', short: 'a', kind: 'bool', usage: 'Remove all unused volumes, not just anonymous ones' },
+    { long: 'filter', kind: 'stringArray', valueName: 'filter', usage: "Provide filter values (e.g. 'label=<label>')" },
+    { long: 'force', short: 'f', kind: 'bool', usage: 'Do not prompt for confirmation' },
+  ],
+  args: { kind: 'none' },
+  async run(env: CommandEnv, p: ParsedFlags): Promise<number> {
+    if (!flagBool(p, 'force')) throw new StatusError(1, 'WARNING! This will remove anonymous local volumes not used by at least one container.\nuse -f to confirm (pier does not prompt)');
+    let filters: Record<string, Record<string, boolean>>;
+    try { filters = parseFilterList(flagList(p, 'filter')); } catch (e) { throw new StatusError(125, (e as Error).message); }
+    if (flagBool(p, 'all')) filters.all = { true: true };
+    const r = await env.client().json<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }>('POST', '/volumes/prune', {
+      query: { filters: Object.keys(filters).length ? JSON.stringify(filters) : undefined },
+    });
+    let out = '';
+    if (r.VolumesDeleted?.length) out += `Deleted Volumes:\n${r.VolumesDeleted.join('\n')}\n\n`;
+    out += `Total reclaimed space: ${humanSize(r.SpaceReclaimed ?? 0)}\n`;
+    env.io.stdout.write(out);
+    return 0;
+  },
+};
