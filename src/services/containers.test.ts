@@ -75,11 +75,10 @@ test('mergeConfig() overrides image variables by key and keeps the others', () =
   assert.ok(prefix.includes('LANG=C.UTF-8') && prefix.includes('LAN=1'), 'keys sharing a prefix are different keys');
 });
 
-// Known difference, left to the owner of mergeConfig (being edited concurrently): moby's
-// merge() (daemon/commit.go) keeps the request Env as given and appends the image
+// moby's merge() (daemon/commit.go) keeps the request Env as given and appends the image
 // variables it does not name, so `docker inspect` shows [A=1 LANG=x PATH=...] and keeps a
-// bare `LANG` (unset later, when the process env is built). pier puts the image Env first.
-test('mergeConfig() puts the request Env first and appends image variables it does not override, like moby', { todo: 'Config.Env order differs from moby merge()' }, () => {
+// bare `LANG` (unset later, when the process env is built).
+test('mergeConfig() puts the request Env first and appends image variables it does not override, like moby', () => {
   const c = mergeConfig({ Image: 'nginx', Env: ['A=1', 'LANG=en_GB.UTF-8'] }, image);
   assert.deepEqual(c.Env, ['A=1', 'LANG=en_GB.UTF-8', PATH]);
   assert.deepEqual(mergeConfig({ Image: 'nginx', Env: ['LANG'] }, image).Env, ['LANG', PATH]);

@@ -890,16 +890,12 @@ export function mergeConfig(body: ContainerCreateBody, img: ContainerConfigWire)
   const cmd = toArray(body.Cmd);
   if (cmd.length === 0 && !entrypointGiven) c.Cmd = img.Cmd ?? null;
   else c.Cmd = cmd.length ? cmd : null;
-  // Env: image first, request overrides by key.
-  const env = [...(img.Env ?? [])];
-  for (const kv of body.Env ?? []) {
-    const eq = kv.indexOf('=');
-    const key = eq >= 0 ? kv.slice(0, eq) : kv;
-    const i = env.findIndex((e) => e.startsWith(`${key}=`) || e === key);
-    if (eq < 0) { if (i >= 0) env.splice(i, 1); continue; } // a bare KEY unsets it
-    if (i >= 0) env[i] = kv; else env.push(kv);
-  }
-  c.Env = env.length ? env : (body.Env ?? img.Env ?? null);
+  // Env as moby's merge(): the request's as given, then the image's it does not name. A
+  // bare `KEY` stays here and unsets KEY when the process environment is built.
+  const keyOf = (kv: string): string => (kv.includes('=') ? kv.slice(0, kv.indexOf('=')) : kv);
+  const userEnv = body.Env ?? [];
+  const named = new Set(userEnv.map(keyOf));
+  c.Env = userEnv.length ? [...userEnv, ...(img.Env ?? []).filter((kv) => !named.has(keyOf(kv)))] : (img.Env ?? null);
   if (!c.WorkingDir) c.WorkingDir = img.WorkingDir ?? '';
   if (!c.User) c.User = img.User ?? '';
   c.Labels = { ...(img.Labels ?? {}), ...(body.Labels ?? {}) };
