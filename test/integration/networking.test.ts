@@ -48,6 +48,17 @@ function freeSubnet(): string {
 }
 
 const httpd = ['httpd', '-f', '-p', '80', '-h', '/etc'];
+/**
+ * wget with a deadline (busybox's own `wget -T` crashes in this build). Under `sh`, so that
+ * `timeout` is not the container's pid 1 (which ignores its TERM).
+ */
+const fetch = (url: string): string[] => ['sh', '-c', `timeout 3 wget -qO- ${url}; exit $?`];
+/** A fetch that must fail because the address cannot be reached (not because wget crashed). */
+function assertUnreachable(r: { code: number; stdout: string; stderr: string }, what: string): void {
+  assert.notEqual(r.code, 0, `${what}: got ${r.stdout}`);
+  assert.notEqual(r.code, 139, `${what}: wget crashed: ${r.stderr}`);
+  assert.equal(r.stdout, '', what);
+}
 
 describe('networking', { skip: requires(...engineRequirements, 'pier-only') }, () => {
   let h: Engine;
@@ -103,12 +114,12 @@ describe('networking', { skip: requires(...engineRequirements, 'pier-only') }, (
     assert.notEqual(dup.code, 0);
     const cli = h.name('cli');
     await h.ok(['run', '-d', '--name', cli, h.image, 'sleep', '1000']);
-    assert.notEqual((await h.docker(['exec', cli, 'wget', '-qO-', '-T', '2', `http://${fixed}/hostname`])).code, 0, 'not connected yet');
+    assertUnreachable(await h.docker(['exec', cli, ...fetch(`http://${fixed}/hostname`)]), 'not connected yet');
     await h.ok(['network', 'connect', '--alias', 'me', n, cli]);
     assert.ok((await h.ok(['exec', cli, 'wget', '-qO-', `http://${web}/hostname`])).length > 0);
     assert.match(await h.ok(['exec', web, 'nslookup', 'me']), /Address: 10\.214\./);
     await h.ok(['network', 'disconnect', n, cli]);
-    assert.notEqual((await h.docker(['exec', cli, 'wget', '-qO-', '-T', '2', `http://${fixed}/hostname`])).code, 0, 'disconnected');
+    assertUnreachable(await h.docker(['exec', cli, ...fetch(`http://${fixed}/hostname`)]), 'disconnected');
     assert.match((await h.docker(['network', 'disconnect', n, cli])).stderr, /is not connected to network/);
     const ev = await h.ok(['events', '--since', String(t0), '--until', String(Math.floor(Date.now() / 1000) + 1), '--filter', 'type=network', '--format', '{{.Action}}']);
     for (const a of ['create', 'connect', 'disconnect']) assert.ok(ev.split('\n').includes(a), ev);
@@ -121,8 +132,9 @@ describe('networking', { skip: requires(...engineRequirements, 'pier-only') }, (
     const web = h.name('web');
     await h.ok(['run', '-d', '--name', web, '--network', a, h.image, ...httpd]);
     const ip = parseInspect(await h.ok(['inspect', web])).NetworkSettings.Networks[a].IPAddress as string;
-    const r = await h.docker(['run', '--rm', '--network', b, h.image, 'wget', '-qO-', '-T', '2', `http://${ip}/hostname`]);
-    assert.notEqual(r.code, 0, 'network b must not reach network a');
+    assert.ok((await h.ok(['run', '--rm', '--network', a, h.image, ...fetch(`http://${ip}/hostname`)])).length > 0, 'same network reaches it');
+    assertUnreachable(await h.docker(['run', '--rm', '--network', b, h.image, ...fetch(`http://${ip}/hostname`)]), 'network b must not reach network a');
+    assertUnreachable(await h.docker(['run', '--rm', '--network', internal, h.image, ...fetch(`http://${ip}/hostname`)]), 'an internal network reaches nothing else');
     const routes = await h.ok(['run', '--rm', '--network', internal, h.image, 'ip', 'route']);
     assert.doesNotMatch(routes, /default/);
     const sub = parseInspect(await h.ok(['network', 'inspect', a])).IPAM.Config[0].Subnet as string;
@@ -185,6 +197,44 @@ describe('networking', { skip: requires(...engineRequirements, 'pier-only') }, (
     assert.match(resolv, /^nameserver 10\.213\.250\.53$/m);
     assert.match(resolv, /^search example\.test$/m);
     assert.match(resolv, /^options ndots:2$/m);
+  });
+
+  it('--link on the default bridge, hairpin to a published port, and restart keeps the port', async () => {
+    const gw = parseInspect(await h.ok(['network', 'inspect', 'bridge'])).IPAM.Config[0].Gateway as string;
+    const db = h.name('db');
+    await h.ok(['run', '-d', '--name', db, h.image, ...httpd]);
+    const dbId = (await h.ok(['inspect', '-f', '{{.Id}}', db])).slice(0, 12);
+    const linked = await h.ok(['run', '--rm', '--link', `${db}:dbalias`, h.image, 'sh', '-c', 'grep dbalias /etc/hosts; wget -qO- http://dbalias/hostname']);
+    assert.match(linked, new RegExp(`^10\\.213\\.\\d+\\.\\d+\\tdbalias ${dbId} ${db}$`, 'm'));
+    assert.ok(linked.endsWith(dbId), linked);
+    const port = await freePort();
+    const web = h.name('hp');
+    await h.ok(['run', '-d', '--name', web, '-p', `${port}:80`, h.image, ...httpd]);
+    const id12 = (await h.ok(['inspect', '-f', '{{.Id}}', web])).slice(0, 12);
+    assert.equal(await h.ok(['run', '--rm', h.image, ...fetch(`http://${gw}:${port}/hostname`)]), id12, 'hairpin through the gateway address');
+    await h.ok(['restart', '-t', '0', web]);
+    // httpd needs a moment to listen again
+    await waitFor(async () => (await httpGet('127.0.0.1', port, '/hostname')).trim() === id12, { timeout: 5000, message: 'published again after a restart' });
+  });
+
+  it('io.pier.network.bandwidth shapes a container\'s traffic', async () => {
+    const n = await net();
+    const srv = h.name('srv');
+    await h.ok(['run', '-d', '--name', srv, '--network', n, h.image, 'sh', '-c', 'mkdir /w && dd if=/dev/zero of=/w/f bs=1M count=4 2>/dev/null && httpd -f -p 80 -h /w']);
+    const fast = h.name('fast'), slow = h.name('slow');
+    await h.ok(['run', '-d', '--name', fast, '--network', n, h.image, 'sleep', '1000']);
+    await h.ok(['run', '-d', '--name', slow, '--network', n, '--label', 'io.pier.network.bandwidth=16mbit', h.image, 'sleep', '1000']);
+    await waitFor(async () => (await h.docker(['exec', fast, 'wget', '-qO', '/dev/null', `http://${srv}/f`])).code === 0);
+    const time = async (c: string): Promise<number> => {
+      const t0 = Date.now();
+      await h.ok(['exec', c, 'wget', '-qO', '/dev/null', `http://${srv}/f`]);
+      return Date.now() - t0;
+    };
+    const tFast = await time(fast), tSlow = await time(slow);
+    // 4 MiB at 16 Mbit/s is about 2.1 s
+    assert.ok(tSlow >= 1500, `shaped: ${tSlow} ms`);
+    assert.ok(tSlow > 2 * tFast, `shaped ${tSlow} ms vs unshaped ${tFast} ms`);
+    console.log(`4 MiB over the bridge: unshaped ${tFast} ms, 16mbit ${tSlow} ms`);
   });
 
   it('after kill -9 of pierd and a restart: published ports and names still work; nothing leaks at the end', async () => {
