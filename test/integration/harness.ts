@@ -9,7 +9,7 @@
 //   PIER_TEST_KEEP=1                    keep the temporary directories (and pierd.log).
 //   PIER_TEST_VERBOSE=1                 echo every docker command and its result.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, mkdirSync, openSync, closeSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
@@ -549,6 +549,21 @@ export async function startPierd(opts: StartOpts = {}): Promise<Engine> {
     return found;
   }
 
+  /** This daemon's bridges (default and user networks) and nftables table (docs/design/networking.md). */
+  function reapNetwork(): void {
+    if (external) return;
+    const links = new Set<string>();
+    const b = netArgs.indexOf('--bridge');
+    if (b >= 0 && netArgs[b + 1] !== 'none') links.add(netArgs[b + 1]!);
+    try {
+      for (const f of readdirSync(join(root!, 'network'))) {
+        try { const br = (JSON.parse(readFileSync(join(root!, 'network', f), 'utf8')) as { bridge?: string }).bridge; if (br && br !== 'pier0') links.add(br); } catch { /* skip */ }
+      }
+    } catch { /* no networks */ }
+    for (const l of links) if (existsSync(`/sys/class/net/${l}`)) spawnSync('ip', ['link', 'del', l], { stdio: 'ignore' });
+    spawnSync('nft', ['delete', 'table', 'ip', `pier_${createHash('sha256').update(root!).digest('hex').slice(0, 8)}`], { stdio: 'ignore' });
+  }
+
   /** Last-resort cleanup of what our pierd left behind, so one failure does not poison the host. */
   function reap(): void {
     for (const p of processesRootedUnder(tmp)) { try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ } }
@@ -652,6 +667,7 @@ export async function startPierd(opts: StartOpts = {}): Promise<Engine> {
         problems.push(`leftovers after pierd stopped:\n  ${found.join('\n  ')}`);
         reap();
       }
+      if (found.length === 0) reapNetwork(); // pierd removes these itself; this covers a pierd that was killed
       if (!keepTmp && mountsUnder(tmp).length === 0) rmSync(tmp, { recursive: true, force: true });
       else if (keepTmp) console.log(`# kept ${tmp}`);
       if (problems.length > 0) throw new Error(problems.join('\n') + `\npierd log:\n${readLog()}`);
