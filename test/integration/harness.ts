@@ -570,6 +570,7 @@ export async function startPierd(opts: StartOpts = {}): Promise<Engine> {
     for (const c of conmonsUnder(tmp)) { try { process.kill(c.pid, 'SIGKILL'); } catch { /* gone */ } }
     const ms = mountsUnder(tmp).sort((a, b) => b.length - a.length);
     for (const m of ms) spawnSync('umount', ['-l', m], { stdio: 'ignore' });
+    if (!pid || !procAlive(pid)) reapNetwork();
   }
 
   const engine: Engine = {
