@@ -15,9 +15,17 @@ test('parseDaemonFlags() uses the documented defaults', () => {
   assert.deepEqual(parseDaemonFlags([]), {
     root: '/var/lib/pier', execRoot: '/run/pier', hosts: ['unix:///run/pier/pier.sock'], storageDriver: 'overlay2', logLevel: 'info',
     configFile: '/etc/pier/daemon.json', insecureRegistries: [], registryCertsDir: '/etc/pier/certs.d', maxConcurrentDownloads: 3, help: false, version: false,
+    bridge: 'pier0', bip: '10.213.0.1/24', addressPool: { base: '10.214.0.0/16', size: 24 }, mtu: 1500, ipForward: false,
   });
   assert.deepEqual(parseDaemonFlags(['--insecure-registry', 'r.example:5000', '--insecure-registry=10.0.0.0/8']).insecureRegistries, ['r.example:5000', '10.0.0.0/8']);
   assert.equal(parseDaemonFlags(['--max-concurrent-downloads', '6']).maxConcurrentDownloads, 6);
+});
+
+test('parseDaemonFlags() takes the network flags (issue 6)', () => {
+  const f = parseDaemonFlags(['-b', 'ptx', '--bip=10.213.9.1/24', '--default-address-pool', 'base=10.214.64.0/18,size=26', '--mtu', '1400', '--ip-forward']);
+  assert.deepEqual([f.bridge, f.bip, f.addressPool, f.mtu, f.ipForward], ['ptx', '10.213.9.1/24', { base: '10.214.64.0/18', size: 26 }, 1400, true]);
+  assert.equal(parseDaemonFlags(['--ip-forward=false']).ipForward, false);
+  assert.throws(() => parseDaemonFlags(['--bip', 'nonsense']), /invalid --bip/);
 });
 
 test('parseDaemonFlags() takes --storage-driver overlay2|vfs and refuses others', () => {
