@@ -498,6 +498,10 @@ export async function startPierd(opts: StartOpts = {}): Promise<Engine> {
     child = spawn(process.execPath, argv, { stdio: ['ignore', fd, fd], detached: true, cwd: repoRoot });
     closeSync(fd);
     const c = child;
+    // if the test process dies without stop(), do not leave this pierd behind
+    const onExit = () => { try { c.kill('SIGKILL'); } catch { /* gone */ } };
+    process.on('exit', onExit);
+    c.on('exit', () => process.off('exit', onExit));
     pid = c.pid;
     let exited = false;
     childExit = new Promise((res) => c.on('exit', () => { exited = true; res(); }));
