@@ -4,6 +4,7 @@
  */
 import type { ContainerCreateRequest } from '../../../api/client-types.js';
 import { ramInBytes } from '../../../api/units.js';
+import { parseGoDuration } from '../../../api/duration.js';
 import {
   flagBool,
   flagInt,
@@ -33,6 +34,12 @@ export const CONTAINER_FLAGS: readonly FlagDef[] = [
   { long: 'env', short: 'e', kind: 'stringArray', valueName: 'list', usage: 'Set environment variables' },
   { long: 'env-file', kind: 'stringArray', valueName: 'list', usage: 'Read in a file of environment variables' },
   { long: 'expose', kind: 'stringArray', valueName: 'list', usage: 'Expose a port or a range of ports' },
+  { long: 'health-cmd', kind: 'string', usage: 'Command to run to check health' },
+  { long: 'health-interval', kind: 'string', valueName: 'duration', usage: 'Time between running the check (ms|s|m|h) (default 0s)' },
+  { long: 'health-retries', kind: 'int', usage: 'Consecutive failures needed to report unhealthy' },
+  { long: 'health-start-period', kind: 'string', valueName: 'duration', usage: 'Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)' },
+  { long: 'health-timeout', kind: 'string', valueName: 'duration', usage: 'Maximum time to allow one check to run (ms|s|m|h) (default 0s)' },
+  { long: 'no-healthcheck', kind: 'bool', usage: 'Disable any container-specified HEALTHCHECK' },
   { long: 'hostname', short: 'h', kind: 'string', usage: 'Container host name' },
   { long: 'init', kind: 'bool', usage: 'Run an init inside the container that forwards signals and reaps processes' },
   { long: 'interactive', short: 'i', kind: 'bool', usage: 'Keep STDIN open even if not attached' },
@@ -260,6 +267,7 @@ export async function buildContainerOptions(
     Labels: kvListToMap(labelLines),
     ...(p.changed.has('stop-signal') ? { StopSignal: flagString(p, 'stop-signal') } : {}),
     ...(p.changed.has('stop-timeout') ? { StopTimeout: flagInt(p, 'stop-timeout') } : {}),
+    ...healthcheck(p),
     HostConfig: {
       Binds: binds.length ? binds : null,
       ContainerIDFile: '',
@@ -322,4 +330,24 @@ export async function buildContainerOptions(
     platform: flagString(p, 'platform'),
     body,
   };
+}
+
+/** `--health-*` and `--no-healthcheck` → Config.Healthcheck (docker/cli opts.go rules). */
+function healthcheck(p: Parameters<typeof flagString>[0]): { Healthcheck?: { Test: string[] | null; Interval?: number; Timeout?: number; StartPeriod?: number; Retries?: number } } {
+  const dur = (name: string): number => {
+    if (!p.changed.has(name)) return 0;
+    const ns = parseGoDuration(flagString(p, name));
+    if (ns < 0) throw new Error(`--${name} cannot be negative`);
+    return ns;
+  };
+  const cmd = flagString(p, 'health-cmd');
+  const interval = dur('health-interval'), timeout = dur('health-timeout'), start = dur('health-start-period');
+  const retries = p.changed.has('health-retries') ? flagInt(p, 'health-retries') : 0;
+  if (retries < 0) throw new Error('--health-retries cannot be negative');
+  if (flagBool(p, 'no-healthcheck')) {
+    if (cmd || interval || timeout || start || retries) throw new Error('--no-healthcheck conflicts with --health-* options');
+    return { Healthcheck: { Test: ['NONE'] } };
+  }
+  if (!cmd && !interval && !timeout && !start && !retries) return {};
+  return { Healthcheck: { Test: cmd ? ['CMD-SHELL', cmd] : null, Interval: interval, Timeout: timeout, StartPeriod: start, Retries: retries } };
 }
