@@ -221,6 +221,8 @@ export class ContainerService {
       this.d.networking?.validate(c);
       if (this.d.volumes) c.mounts = await this.d.volumes.prepare(c);
       await mkdir(dir, { recursive: true, mode: 0o700 });
+      // The log exists from the start, so an attach made before start can watch it.
+      await writeFile(c.logPath, '', { flag: 'a', mode: 0o600 });
       await this.d.snapshotter.prepare(id);
       void chain;
       await this.writeHostFiles(c);

@@ -5,7 +5,7 @@
  * arrive as files in the exit dir (watched with inotify via fs.watch).
  */
 import { spawn } from 'node:child_process';
-import { watch, type FSWatcher } from 'node:fs';
+import { constants as fsConstants, watch, type FSWatcher } from 'node:fs';
 import { mkdir, readFile, readdir, rm, writeFile, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -189,10 +189,13 @@ export class ConmonMonitor implements Monitor {
   private async control(dir: string, line: string): Promise<void> {
     let fh;
     try {
-      fh = await open(join(dir, 'ctl'), 'a');
+      // Non-blocking: opening a FIFO whose reader (conmon) is gone would otherwise block a
+      // libuv worker thread forever; with O_NONBLOCK it fails at once with ENXIO.
+      fh = await open(join(dir, 'ctl'), fsConstants.O_WRONLY | fsConstants.O_NONBLOCK);
       await fh.write(line);
     } catch (e) {
-      if (errnoCode(e) !== 'ENOENT' && errnoCode(e) !== 'ENXIO') throw e;
+      const code = errnoCode(e);
+      if (code !== 'ENOENT' && code !== 'ENXIO' && code !== 'EPIPE' && code !== 'EAGAIN') throw e;
     } finally {
       await fh?.close();
     }

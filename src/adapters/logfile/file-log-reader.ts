@@ -53,7 +53,9 @@ export class FileLogReader implements LogReader {
         }
         // At the end of the file.
         if (!opts.follow || !opts.follow()) {
-          // One more read: the writer may have finished between our read and the check.
+          // One more look: the writer may have finished between our read and the check, or
+          // created the file only after our last attempt to open it.
+          if (!fh) { try { fh = await open(path, 'r'); } catch (e) { if (errnoCode(e) !== 'ENOENT') throw e; } }
           if (fh && (await fh.read(buf, 0, 1, pos)).bytesRead > 0) continue;
           return;
         }
