@@ -10,7 +10,7 @@ import {
 import { type ImageRecord, chainIds, sha256, applyChanges } from '../core/image/index.js';
 import type { ContentStore, ImageStore, Snapshotter } from '../core/ports/index.js';
 import { conflict, invalidArgument, notFound } from '../lib/errdefs.js';
-import { tee } from '../lib/streams/index.js';
+import { tee, TeeAbortedError } from '../lib/streams/index.js';
 import { detectCompression } from '../lib/tar/index.js';
 import type { EventBus } from './events.js';
 
@@ -125,15 +125,15 @@ export class ImageService {
       const chainId = parentChain === undefined ? expectedDiffId : sha256(`${parentChain} ${expectedDiffId}`);
       if (!(await this.d.content.has(expectedDiffId)) && !(await this.d.snapshotter.hasLayer(chainId))) {
         const [toBlob, toLayer] = tee(this.d.decompress(tar));
-        let unpacked = false;
-        try {
-          await Promise.all([
-            this.d.content.ingest(toBlob, { digest: expectedDiffId }),
-            this.d.snapshotter.applyLayer(chainId, parentChain, toLayer).then(() => { unpacked = true; }),
-          ]);
-        } catch (e) {
-          if (unpacked) await this.d.snapshotter.removeLayer(chainId).catch(() => {});
-          throw e;
+        const results = await Promise.allSettled([
+          this.d.content.ingest(toBlob, { digest: expectedDiffId }),
+          this.d.snapshotter.applyLayer(chainId, parentChain, toLayer),
+        ]);
+        const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
+        if (failures.length) {
+          if (results[1].status === 'fulfilled') await this.d.snapshotter.removeLayer(chainId).catch(() => {});
+          // The branch that failed first says why; the other only saw the stream cut off.
+          throw failures.find((e) => !(e instanceof TeeAbortedError)) ?? failures[0];
         }
         return { diffId: expectedDiffId, chainId, size: await this.d.snapshotter.layerSize(chainId) };
       }

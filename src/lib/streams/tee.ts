@@ -4,6 +4,14 @@
  * faster branch waits once it is `highWater` chunks ahead; when either consumer fails or
  * stops early, the other branch fails too, so neither waits forever.
  */
+/** Thrown into one branch because the other one's consumer failed or stopped early. */
+export class TeeAbortedError extends Error {
+  constructor() {
+    super('the other reader of this stream stopped early');
+    this.name = 'TeeAbortedError';
+  }
+}
+
 export function tee(source: AsyncIterable<Buffer>, highWater = 16): [AsyncIterable<Buffer>, AsyncIterable<Buffer>] {
   const it = source[Symbol.asyncIterator]();
   const queues: Buffer[][] = [[], []];
@@ -51,7 +59,7 @@ export function tee(source: AsyncIterable<Buffer>, highWater = 16): [AsyncIterab
           }
         },
         async return(): Promise<IteratorResult<Buffer>> {
-          if (!finished && !done) fail(new Error('the other reader of this stream stopped early'));
+          if (!finished && !done) fail(new TeeAbortedError());
           finished = true;
           return { value: undefined, done: true };
         },
