@@ -226,7 +226,8 @@ export class VolumeService {
     const firstStart = c.state.startedAt === ZERO_TIME;
     for (const p of c.mounts ?? []) {
       if (p.type === 'bind') {
-        if (p.createSource) await mkdir(p.source, { recursive: true, mode: 0o755 });
+        // an existing file is a fine bind source (moby ignores MkdirAll's ENOTDIR there)
+        if (p.createSource) await mkdir(p.source, { recursive: true, mode: 0o755 }).catch((e) => { if (errnoCode(e) !== 'EEXIST' && errnoCode(e) !== 'ENOTDIR') throw e; });
         else await this.checkBindSource(p.source);
       } else if (p.type === 'volume') {
         const v = this.vols.get(p.name!);
