@@ -8,7 +8,10 @@ import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createServer, connect } from 'node:net';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { startPierd, requires, engineRequirements, waitFor, parseInspect, type Engine } from './harness.js';
 
@@ -21,6 +24,32 @@ function freePort(): Promise<number> {
       const p = (s.address() as { port: number }).port;
       s.close(() => resolve(p));
     });
+  });
+}
+
+/** A UDP port nobody has bound on 0.0.0.0 right now. */
+function freeUdpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket('udp4');
+    s.once('error', reject);
+    s.bind(0, '0.0.0.0', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+/** Sends `msg` to host:port over UDP from this process (resending every 300 ms); resolves with the first reply. */
+function udpEcho(host: string, port: number, msg: string, timeout = 5000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket('udp4');
+    const send = (): void => s.send(msg, port, host);
+    const every = setInterval(send, 300);
+    const done = (e: Error | null, v?: string): void => { clearInterval(every); clearTimeout(t); s.close(); if (e) reject(e); else resolve(v!); };
+    const t = setTimeout(() => done(new Error(`no UDP reply from ${host}:${port}`)), timeout);
+    s.on('message', (m) => done(null, m.toString()));
+    s.on('error', (e) => done(e));
+    send();
   });
 }
 
@@ -215,6 +244,39 @@ describe('networking', { skip: requires(...engineRequirements, 'pier-only') }, (
     await h.ok(['restart', '-t', '0', web]);
     // httpd needs a moment to listen again
     await waitFor(async () => (await httpGet('127.0.0.1', port, '/hostname')).trim() === id12, { timeout: 5000, message: 'published again after a restart' });
+  });
+
+  it('-p <port>:9999/udp and -p 9999/udp: a datagram to 127.0.0.1 is echoed by the container', async () => {
+    // busybox has no UDP server: the host's node runs a small echo server in the container
+    const dir = mkdtempSync(join(tmpdir(), 'pier-udp-'));
+    try {
+      writeFileSync(join(dir, 'echo.cjs'), "const s = require('dgram').createSocket('udp4');\n" +
+        "s.on('message', (m, r) => s.send('echo:' + m, r.port, r.address));\n" +
+        "s.bind(9999, '0.0.0.0', () => console.log('ready'));\n");
+      const port = await freeUdpPort();
+      const c = h.name('udp');
+      await h.ok(['run', '-d', '--name', c, '-v', '/usr/bin/node:/usr/bin/node:ro', '-v', '/lib:/lib:ro', '-v', '/lib64:/lib64:ro',
+        '-v', '/usr/lib:/usr/lib:ro', '-v', `${dir}/echo.cjs:/echo.cjs:ro`, '-p', `${port}:9999/udp`, '-p', '9999/udp',
+        h.image, '/usr/bin/node', '/echo.cjs']);
+      await waitFor(async () => (await h.docker(['logs', c])).stdout.includes('ready'), { timeout: 10_000, message: 'the echo server did not start' });
+      const lines = (await h.ok(['port', c, '9999/udp'])).split('\n');
+      assert.ok(lines.includes(`0.0.0.0:${port}`), lines.join('\n'));
+      const eph = lines.map((l) => /^0\.0\.0\.0:(\d+)$/.exec(l)?.[1]).find((p) => p !== undefined && p !== String(port));
+      assert.ok(eph, `an ephemeral binding: ${lines.join('\n')}`);
+      assert.ok((await h.ok(['port', c])).includes(`9999/udp -> 0.0.0.0:${port}`));
+      const ports = parseInspect(await h.ok(['inspect', c])).NetworkSettings.Ports['9999/udp'] as Array<{ HostIp: string; HostPort: string }>;
+      assert.deepEqual(ports.map((p) => p.HostPort).sort(), [String(port), eph].sort());
+      assert.equal(await udpEcho('127.0.0.1', port, 'fixed'), 'echo:fixed');
+      assert.equal(await udpEcho('127.0.0.1', Number(eph), 'ephemeral'), 'echo:ephemeral');
+      // a UDP port held by another program fails the start cleanly
+      const busy = createSocket('udp4');
+      const bport = await new Promise<number>((res) => busy.bind(0, '127.0.0.1', () => res(busy.address().port)));
+      try {
+        const r = await h.docker(['run', '--rm', '-p', `127.0.0.1:${bport}:9999/udp`, h.image, 'true']);
+        assert.notEqual(r.code, 0);
+        assert.match(r.stderr, /listen udp4 127\.0\.0\.1:\d+: bind: address already in use/);
+      } finally { busy.close(); }
+    } finally { rmSync(dir, { recursive: true, force: true }); }
   });
 
   it('io.pier.network.bandwidth shapes a container\'s traffic', async () => {
