@@ -44,6 +44,11 @@ export function containerRoutes(r: Router, d: ContainerRoutesDeps): void {
     const beforeRef = filters.get('before')?.[0], sinceRef = filters.get('since')?.[0];
     const before = beforeRef ? containers.get(beforeRef).created : undefined;
     const since = sinceRef ? containers.get(sinceRef).created : undefined;
+    const publish = portFilter(filters, 'publish'), expose = portFilter(filters, 'expose');
+    const health = filters.get('health');
+    if (health) for (const v of health) if (!['starting', 'healthy', 'unhealthy', 'none'].includes(v)) throw invalidArgument(`Unrecognised filter value for health: ${v}`);
+    const isTask = boolFilter(filters, 'is-task');
+    const networks = filters.get('network');
     list = list.filter((c) => {
       if (!all && !isRunning(c) && limit <= 0 && !statuses && !filters.has('exited')) return false;
       if (statuses && !statuses.includes(c.state.status)) return false;
@@ -60,6 +65,11 @@ export function containerRoutes(r: Router, d: ContainerRoutesDeps): void {
       if (anc && !anc.some((a) => ancestorMatches(d.images, c, a))) return false;
       if (before && c.created >= before) return false;
       if (since && c.created <= since) return false;
+      if (publish && !Object.keys(c.hostConfig.PortBindings ?? {}).some((k) => publish.has(normPort(k)))) return false;
+      if (expose && !Object.keys(c.config.ExposedPorts ?? {}).some((k) => expose.has(normPort(k)))) return false;
+      if (health && !health.includes(c.state.health?.status ?? 'none')) return false;
+      if (isTask === true) return false; // no swarm: no container is a task
+      if (networks && !networks.some((n) => onNetwork(c, n))) return false;
       return true;
     });
     if (limit > 0) list = list.slice(0, limit);
@@ -196,6 +206,41 @@ export function containerRoutes(r: Router, d: ContainerRoutesDeps): void {
     await pumpOutput(output, sock, !!c.config.Tty).catch(() => {});
     sock.end();
   });
+}
+
+/** `80`, `80/udp`, `8000-8080[/proto]` → the set of `port/proto` keys (moby's portOp). */
+function portFilter(filters: Map<string, string[]>, key: string): Set<string> | undefined {
+  const values = filters.get(key);
+  if (!values) return undefined;
+  const out = new Set<string>();
+  for (const v of values) {
+    if (v.includes(':')) throw invalidArgument(`filter for '${key}' should not contain ':': ${v}`);
+    const [range = '', proto = 'tcp'] = v.split('/');
+    const m = /^(\d+)(?:-(\d+))?$/.exec(range);
+    const start = m ? Number(m[1]) : NaN, end = m?.[2] !== undefined ? Number(m[2]) : start;
+    if (!m || start > 65535 || end > 65535 || end < start) throw invalidArgument(`error while looking up for ${key} ${v}: invalid port range: ${range}`);
+    for (let p = start; p <= end; p++) out.add(`${p}/${proto.toLowerCase()}`);
+  }
+  return out;
+}
+
+/** moby: a key of NetworkSettings.Networks, or a prefix of one of their NetworkIDs (`none`/`host` have no endpoint record in pier: by mode). */
+function onNetwork(c: ContainerRecord, n: string): boolean {
+  const mode = c.hostConfig.NetworkMode ?? '';
+  if ((mode === 'none' || mode === 'host') && n === mode) return true;
+  if (n in c.endpoints || (n === 'bridge' && 'default' in c.endpoints)) return true;
+  return n !== '' && Object.values(c.endpoints).some((ep) => (ep.NetworkID ?? '').startsWith(n));
+}
+
+const normPort = (k: string): string => (k.includes('/') ? k.toLowerCase() : `${k}/tcp`);
+
+/** moby's GetBoolOrDefault: 1|true / 0|false, anything else (or both) is an invalid filter. */
+function boolFilter(filters: Map<string, string[]>, key: string): boolean | undefined {
+  const values = filters.get(key);
+  if (!values) return undefined;
+  const t = values.includes('1') || values.includes('true'), f = values.includes('0') || values.includes('false');
+  if (t === f) throw invalidArgument(`invalid filter '${key}=${values.join(',')}'`);
+  return t;
 }
 
 function matchName(name: string, pattern: string): boolean {
