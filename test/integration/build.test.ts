@@ -11,7 +11,8 @@ import { gzipSync } from 'node:zlib';
 import { startPierd, requires, engineRequirements, repoRoot, type Engine, type DockerResult } from './harness.js';
 
 const REF = '/run/ref-docker/docker.sock';
-const hasRef = existsSync(REF);
+// A socket file can outlive its daemon: ask it.
+const hasRef = existsSync(REF) && spawnSync('docker', ['-H', `unix://${REF}`, 'version'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
 const BK0 = { DOCKER_BUILDKIT: '0' };
 
 function writeTree(dir: string, files: Record<string, string | Buffer>): string {

@@ -348,7 +348,7 @@ describe('registries', { skip: requires(...engineRequirements) || requires('pier
     });
   });
 
-  it('the reference dockerd pulls from and pushes to pier registry', { skip: existsSync('/run/ref-docker/docker.sock') ? false : 'no reference dockerd' }, async () => {
+  it('the reference dockerd pulls from and pushes to pier registry', { skip: existsSync('/run/ref-docker/docker.sock') && spawnSync('docker', ['-H', REF_DOCKER, 'version'], { stdio: 'ignore', timeout: 10_000 }).status === 0 ? false : 'no reference dockerd answers' }, async () => {
     const ref = `127.0.0.1:${P.pier}/refd/bb:1`;
     await pierPush(ref);
     const env = { ...process.env, DOCKER_CONFIG: join(tmp, 'refcli') } as Record<string, string>;
