@@ -5,7 +5,7 @@
  * any moment finds the truth on disk and in conmon's files when it starts again.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, writeFile, readFile, stat } from 'node:fs/promises';
+import { mkdir, rm, writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContainerCreateBody, ContainerConfigWire, HostConfigWire, EndpointSettingsWire } from '../api/index.js';
 import { parseSignal, type Filters, matchLabels } from '../api/index.js';
@@ -175,7 +175,7 @@ export class ContainerService {
     if (!body.Image) throw invalidArgument('No command specified');
     if (platform && !/^linux(\/|$)/.test(platform)) throw invalidArgument(`"${platform}" is not a supported platform`);
     if (name !== undefined && name !== '') name = validateName(name);
-    const { image, chain } = this.d.images.resolve(body.Image);
+    const { image } = this.d.images.resolve(body.Image);
     const hostConfig: HostConfigWire = { ...(body.HostConfig ?? {}) };
     const runtime = hostConfig.Runtime || this.d.defaultRuntime;
     if (!this.d.runtimes.has(runtime)) throw invalidArgument(`Unknown runtime specified ${runtime}`);
@@ -224,7 +224,6 @@ export class ContainerService {
       // The log exists from the start, so an attach made before start can watch it.
       await writeFile(c.logPath, '', { flag: 'a', mode: 0o600 });
       await this.d.snapshotter.prepare(id);
-      void chain;
       await this.writeHostFiles(c);
       await this.save(c);
       this.containers.set(id, c);
@@ -305,7 +304,7 @@ export class ContainerService {
     await mkdir(join(bundle, 'rootfs'), { recursive: true, mode: 0o700 });
     const rootfs = join(bundle, 'rootfs');
     this.dirty.add(c.id);
-    const layers = this.d.images.find(c.imageId) ? this.d.images.chainOf(this.d.images.find(c.imageId)!) : chainIds(c.imageLayers);
+    const layers = chainIds(c.imageLayers);
     await this.d.snapshotter.mount(c.id, layers, rootfs);
     const spec = await this.specFor(c, layers);
     await this.d.runtime.writeBundle(bundle, spec);
@@ -820,11 +819,6 @@ export class ContainerService {
     return { deleted, reclaimed: 0 };
   }
 
-  /** Disk use of the container's upper dir, for `ps -s`. */
-  async sizeRw(_c: ContainerRecord): Promise<number> {
-    return 0;
-  }
-
   /** Reads the process spec of a running container's bundle (exec builds on it). */
   async bundleSpec(id: string): Promise<Spec> {
     return JSON.parse(await readFile(join(this.bundleDir(id), 'config.json'), 'utf8')) as Spec;
@@ -837,7 +831,7 @@ export class ContainerService {
   async userFiles(c: ContainerRecord): Promise<{ passwd?: string; group?: string }> {
     const rootfs = join(this.bundleDir(c.id), 'rootfs');
     const read = async (p: string): Promise<string | undefined> => {
-      try { await stat(join(rootfs, p)); return await readFile(join(rootfs, p), 'utf8'); } catch { return undefined; }
+      try { return await readFile(join(rootfs, p), 'utf8'); } catch { return undefined; }
     };
     return { passwd: await read('etc/passwd'), group: await read('etc/group') };
   }
@@ -855,9 +849,8 @@ export class ContainerService {
       const c = this.get(c0.id);
       const rootfs = join(this.bundleDir(c.id), 'rootfs');
       if (isRunning(c) || opts.mount === false) return fn(rootfs, c);
-      const img = this.d.images.find(c.imageId);
       await mkdir(rootfs, { recursive: true, mode: 0o700 });
-      await this.d.snapshotter.mount(c.id, img ? this.d.images.chainOf(img) : chainIds(c.imageLayers), rootfs);
+      await this.d.snapshotter.mount(c.id, chainIds(c.imageLayers), rootfs);
       try {
         return await fn(rootfs, c);
       } finally {

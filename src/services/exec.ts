@@ -40,7 +40,10 @@ export interface ExecServiceDeps {
 export class ExecService {
   private execs = new Map<string, ExecRecord>();
 
-  constructor(private readonly d: ExecServiceDeps) {}
+  constructor(private readonly d: ExecServiceDeps) {
+    // Sessions of a removed container go away with it (Docker answers 404 for them too).
+    d.events.subscribe((e) => { if (e.type === 'container' && e.action === 'destroy') this.forget(e.actorId); });
+  }
 
   get(id: string): ExecRecord {
     const e = this.execs.get(id);
@@ -157,8 +160,7 @@ export class ExecService {
     await this.d.monitor.resize(ex.resizeDir, height, width);
   }
 
-  /** Sessions of a removed container go away with it. */
-  forget(containerId: string): void {
+  private forget(containerId: string): void {
     for (const [id, e] of this.execs) if (e.containerId === containerId) this.execs.delete(id);
   }
 }

@@ -70,10 +70,6 @@ export class ConmonMonitor implements Monitor {
     await mkdir(this.o.socketDir, { recursive: true, mode: 0o700 });
   }
 
-  private runtimeArgs(rt: RuntimeConfig): string[] {
-    return rt.args;
-  }
-
   /** `cwd`: conmon writes files such as `oom` into its working directory; give it the bundle. */
   private spawnConmon(argv: string[], cwd: string): { sync: () => Promise<{ data: number; message?: string }>; start: Writable; attachMsg?: () => Promise<unknown> } {
     const child = spawn(argv[0]!, argv.slice(1), {
@@ -100,7 +96,7 @@ export class ConmonMonitor implements Monitor {
       cuuid: opts.id,
       name: opts.name,
       runtimePath: opts.runtime.path,
-      runtimeArgs: this.runtimeArgs(opts.runtime),
+      runtimeArgs: opts.runtime.args,
       bundle: opts.bundle,
       containerPidFile: join(opts.bundle, 'pidfile'),
       conmonPidFile: join(opts.bundle, 'conmon.pid'),
@@ -129,7 +125,7 @@ export class ConmonMonitor implements Monitor {
       cuuid: opts.execId,
       name: opts.execId,
       runtimePath: opts.runtime.path,
-      runtimeArgs: this.runtimeArgs(opts.runtime),
+      runtimeArgs: opts.runtime.args,
       bundle: opts.dir,
       containerPidFile: join(opts.dir, 'pidfile'),
       conmonPidFile: join(opts.dir, 'conmon.pid'),

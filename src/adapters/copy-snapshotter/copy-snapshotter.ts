@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { Snapshotter } from '../../core/ports/index.js';
 import { errnoCode, internal, notFound } from '../../lib/errdefs.js';
-import { mount, umount, MNT_DETACH, MS_BIND } from '../../lib/sys/index.js';
+import { mount, unmountIfMounted, MS_BIND } from '../../lib/sys/index.js';
 
 /** Unpacks a layer onto a directory, applying whiteouts as deletions. */
 export type FlatLayerUnpacker = (tar: AsyncIterable<Buffer>, dir: string) => Promise<{ size: number }>;
@@ -130,12 +130,7 @@ export class CopySnapshotter implements Snapshotter {
   }
 
   async unmount(target: string): Promise<void> {
-    try {
-      umount(target, MNT_DETACH);
-    } catch (e) {
-      const code = errnoCode(e);
-      if (code !== 'EINVAL' && code !== 'ENOENT') throw e;
-    }
+    unmountIfMounted(target);
   }
 
   async remove(key: string): Promise<void> {

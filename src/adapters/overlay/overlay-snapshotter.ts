@@ -7,7 +7,7 @@ import { lstat, mkdir, readFile, readdir, rename, rm, writeFile, stat, symlink, 
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Snapshotter } from '../../core/ports/index.js';
-import { mount, umount, MNT_DETACH } from '../../lib/sys/index.js';
+import { mount, unmountIfMounted } from '../../lib/sys/index.js';
 import { errnoCode, invalidArgument, notFound } from '../../lib/errdefs.js';
 
 export type LayerUnpacker = (tar: AsyncIterable<Buffer>, dir: string) => Promise<{ size: number }>;
@@ -178,12 +178,7 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   async unmount(target: string): Promise<void> {
-    try {
-      umount(target, MNT_DETACH);
-    } catch (e) {
-      const code = errnoCode(e);
-      if (code !== 'EINVAL' && code !== 'ENOENT') throw e;
-    }
+    unmountIfMounted(target);
   }
 
   async remove(key: string): Promise<void> {

@@ -76,6 +76,16 @@ export function umount(target: string, flags = 0): void {
   if (l.umount2(target, flags) !== 0) fail(l, 'umount2', target);
 }
 
+/** Lazily detaches `target`; a path that is not a mount point or does not exist is fine. */
+export function unmountIfMounted(target: string): void {
+  try {
+    umount(target, MNT_DETACH);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EINVAL' && code !== 'ENOENT') throw e;
+  }
+}
+
 export function mknod(path: string, mode: number, dev: number): void {
   const l = load();
   if (l.mknod(path, mode, dev) !== 0) fail(l, 'mknod', path);
