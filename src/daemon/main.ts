@@ -167,6 +167,8 @@ async function main(): Promise<void> {
     events,
     defaultBridge: flags.bridge === 'none' ? undefined : { name: flags.bridge, gateway: bipIp, prefixLen: Number(bipLen) },
     pool: flags.addressPool.base, poolPrefix: flags.addressPool.size, mtu: flags.mtu, resolvConf,
+    // IPv6 on the host (as dockerd checks): ports without a host IP are also published on [::]
+    ipv6: (await readFile('/proc/sys/net/ipv6/conf/all/disable_ipv6', 'utf8').catch(() => '1')).trim() === '0',
     saveContainer: (c) => containerStore.save(c), containerDir: (id) => containerStore.dir(id), log,
   });
   await networks.load();

@@ -14,7 +14,7 @@ import { matchLabels } from '../api/index.js';
 import { type ContainerRecord, isRunning, shortId, rfc3339Nano } from '../core/container/index.js';
 import {
   type NetworkRecord, type PortMapping, allocate, release, macFor, parseCidr, cidrString, cidrOverlaps, subnetsOf, intToIp,
-  expandPortBindings, publishAll, DNS_A,
+  expandPortBindings, publishAll, isIPv6Host, DNS_A,
 } from '../core/network/index.js';
 import type { DnsAnswer, DnsServer, NetworkDriver, NetworkRules, NetworkStore, PortReserver, VethConfig } from '../core/ports/index.js';
 import { EngineError, conflict, invalidArgument, notFound } from '../lib/errdefs.js';
@@ -34,6 +34,8 @@ export interface NetworkServiceDeps {
   mtu: number;
   /** The host's resolv.conf text. */
   resolvConf: string;
+  /** The host has IPv6: ports published without a host IP are also bound on `::` (proxied to the container). */
+  ipv6: boolean;
   /** Saves a container record (the container service's store). */
   saveContainer: (c: ContainerRecord) => Promise<void>;
   containerDir: (id: string) => string;
@@ -355,32 +357,66 @@ export class NetworkService {
     if (maps.length === 0) { c.ports = ports; return; }
     const held: PortMapping[] = [];
     this.held.set(c.id, held);
-    const epName = c.name;
+    const fail = (err: unknown): never => {
+      const why = err instanceof Error ? err.message : String(err);
+      throw new EngineError(err instanceof EngineError ? err.kind : 'internal', `driver failed programming external connectivity on endpoint ${c.name} (${firstEndpointId(c)}): ${why}`, { cause: err });
+    };
     for (const m of maps) {
-      const shown = m.hostIp || '0.0.0.0';
-      let port = 0;
+      // No host IP: 0.0.0.0 and, on a host with IPv6, [::] with the same port number.
+      const dual = !!m.anyFamily && this.d.ipv6;
       const candidates = m.hostRange ? range(m.hostRange[0], m.hostRange[1]) : [m.hostPort];
+      let got: PortMapping[] = [];
       let lastErr: unknown;
       for (const p of candidates) {
-        if (p !== 0 && this.isHeld(m.proto, m.hostIp, p)) { lastErr = conflict(`Bind for ${shown}:${p} failed: port is already allocated`); continue; }
-        try { port = await this.d.ports.reserve(m.proto, m.hostIp, p); break; } catch (e) { lastErr = e; }
+        // an ephemeral port free on 0.0.0.0 may be taken on [::]: a few more picks
+        for (let tries = p === 0 && dual ? 5 : 1; tries > 0 && !got.length; tries--) {
+          try { got = await this.reserveBoth(c, m, p, dual); } catch (e) { lastErr = e; }
+        }
+        if (got.length) break;
       }
-      if (!port) {
-        const why = lastErr instanceof Error ? lastErr.message : String(lastErr);
-        throw new EngineError(lastErr instanceof EngineError ? lastErr.kind : 'internal', `driver failed programming external connectivity on endpoint ${epName} (${firstEndpointId(c)}): ${why}`, { cause: lastErr });
-      }
-      held.push({ ...m, hostPort: port });
+      if (!got.length) fail(lastErr);
+      held.push(...got);
       const key = `${m.containerPort}/${m.proto}`;
       (ports[key] ??= []);
-      ports[key]!.push({ HostIp: shown, HostPort: String(port) });
+      for (const g of got) ports[key]!.push({ HostIp: g.hostIp || '0.0.0.0', HostPort: String(g.hostPort) });
     }
     c.ports = ports;
     await this.syncRules();
   }
 
+  /** One mapping's host sockets: its own address, plus `::` for `dual`; all or nothing. */
+  private async reserveBoth(c: ContainerRecord, m: PortMapping, port: number, dual: boolean): Promise<PortMapping[]> {
+    const one = async (hostIp: string, p: number): Promise<PortMapping> => {
+      if (p !== 0 && this.isHeld(m.proto, hostIp, p)) throw conflict(`Bind for ${isIPv6Host(hostIp) ? `[${hostIp}]` : hostIp || '0.0.0.0'}:${p} failed: port is already allocated`);
+      const forward = isIPv6Host(hostIp) ? () => this.proxyTarget(c.id, m.containerPort) : undefined;
+      const got = await this.d.ports.reserve(m.proto, hostIp, p, forward);
+      return { proto: m.proto, containerPort: m.containerPort, hostIp, hostPort: got };
+    };
+    const first = await one(m.hostIp, port);
+    if (!dual) return [first];
+    try {
+      return [first, await one('::', first.hostPort)];
+    } catch (e) {
+      this.d.ports.release(first.proto, first.hostIp, first.hostPort);
+      throw e;
+    }
+  }
+
+  /** Where the userland proxy of an IPv6 host binding sends a connection: the container's first address. */
+  private proxyTarget(id: string, port: number): { ip: string; port: number } | undefined {
+    const c = this.containers?.list().find((x) => x.id === id);
+    const ip = c && Object.values(c.endpoints).find((e) => e.IPAddress)?.IPAddress;
+    return ip ? { ip, port } : undefined;
+  }
+
+  /** Whether another container holds the port: same family, and the same address or a wildcard on either side. */
   private isHeld(proto: string, hostIp: string, port: number): boolean {
+    const wild = (ip: string): boolean => ip === '' || ip === '::';
     for (const list of this.held.values()) {
-      for (const m of list) if (m.proto === proto && m.hostPort === port && (!m.hostIp || !hostIp || m.hostIp === hostIp)) return true;
+      for (const m of list) {
+        if (m.proto !== proto || m.hostPort !== port || isIPv6Host(m.hostIp) !== isIPv6Host(hostIp)) continue;
+        if (wild(m.hostIp) || wild(hostIp) || m.hostIp === hostIp) return true;
+      }
     }
     return false;
   }
@@ -495,17 +531,7 @@ export class NetworkService {
     // writeFile truncates in place: the bind mount of the file keeps pointing at it
     await writeFile(join(dir, 'hosts'), lines.join('\n') + '\n');
     const userNet = Object.keys(c.endpoints).map((k) => this.netOfKey(k)).find((n) => n && n.name !== 'bridge' && n.ipam);
-    if (userNet && !c.hostConfig.Dns?.length) {
-      const host = this.d.resolvConf.split('\n');
-      const search = c.hostConfig.DnsSearch?.length ? c.hostConfig.DnsSearch : host.filter((l) => /^search\s/.test(l)).flatMap((l) => l.trim().split(/\s+/).slice(1));
-      const options = c.hostConfig.DnsOptions?.length ? c.hostConfig.DnsOptions : host.filter((l) => /^options\s/.test(l)).flatMap((l) => l.trim().split(/\s+/).slice(1));
-      const text = [
-        `nameserver ${userNet.ipam!.gateway}`,
-        ...(search.length ? [`search ${search.join(' ')}`] : []),
-        ...(options.length ? [`options ${options.join(' ')}`] : []),
-      ].join('\n') + '\n';
-      await writeFile(join(dir, 'resolv.conf'), text);
-    }
+    if (userNet) await writeFile(join(dir, 'resolv.conf'), internalResolvConf(this.d.resolvConf, userNet.ipam!.gateway, c.hostConfig));
   }
 
   // ---- DNS ----
@@ -536,7 +562,8 @@ export class NetworkService {
       const names = [c.name, ...(ep.Aliases ?? []), shortId(c.id)].map((x) => x.toLowerCase());
       if (names.includes(name) && ep.IPAddress && !addrs.includes(ep.IPAddress)) addrs.push(ep.IPAddress);
     }
-    if (addrs.length === 0) return 'forward';
+    // other names go to the asker's --dns servers if it has any (as Docker's resolver does), else the host's
+    if (addrs.length === 0) return asker?.hostConfig.Dns?.length ? { forward: asker.hostConfig.Dns } : 'forward';
     return { addrs: type === DNS_A ? addrs : [] };
   }
 
@@ -551,7 +578,8 @@ export class NetworkService {
         const c = this.containers?.list().find((x) => x.id === id);
         const ip = c && Object.values(c.endpoints).find((e) => e.IPAddress)?.IPAddress;
         if (!ip) continue;
-        for (const m of maps) r.ports.push({ proto: m.proto, hostIp: m.hostIp, hostPort: m.hostPort, ip, port: m.containerPort });
+        // IPv6 host bindings are relayed by their socket (the userland proxy), not DNATed
+        for (const m of maps) if (!isIPv6Host(m.hostIp)) r.ports.push({ proto: m.proto, hostIp: m.hostIp, hostPort: m.hostPort, ip, port: m.containerPort });
       }
       await this.d.driver.applyRules(r);
     });
@@ -592,7 +620,8 @@ export class NetworkService {
         for (const b of list ?? []) {
           const hostIp = b.HostIp === '0.0.0.0' ? '' : b.HostIp;
           const m: PortMapping = { proto: proto as PortMapping['proto'], containerPort: Number(port), hostIp, hostPort: Number(b.HostPort) };
-          await this.d.ports.reserve(m.proto, hostIp, m.hostPort).catch((e) => this.d.log('warn', `port ${b.HostPort} of ${c.id}: ${(e as Error).message}`));
+          const forward = isIPv6Host(hostIp) ? () => this.proxyTarget(c.id, m.containerPort) : undefined;
+          await this.d.ports.reserve(m.proto, hostIp, m.hostPort, forward).catch((e) => this.d.log('warn', `port ${b.HostPort} of ${c.id}: ${(e as Error).message}`));
           maps.push(m);
         }
       }
@@ -619,6 +648,40 @@ export class NetworkService {
     }
     await this.d.driver.removeRules().catch(() => {});
   }
+}
+
+/**
+ * resolv.conf for a container on a user network, laid out as Docker writes it for its internal
+ * resolver: only the embedded DNS server (here: the network's gateway) as nameserver, search
+ * and options from `--dns-search`/`--dns-option` or else the host's file, `ndots:0` unless an
+ * ndots option is given, and a trailing comment naming the servers the resolver forwards to
+ * (the `--dns` servers, or the host's).
+ */
+export function internalResolvConf(host: string, nameserver: string, hc: { Dns?: string[] | null; DnsSearch?: string[] | null; DnsOptions?: string[] | null }): string {
+  const lines = host.split('\n').map((l) => l.trim().split(/\s+/)).filter((f) => f[0] && !f[0].startsWith('#') && !f[0].startsWith(';'));
+  const hostNs = lines.filter((f) => f[0] === 'nameserver' && f[1]).map((f) => f[1]!);
+  const hostSearch = lines.filter((f) => (f[0] === 'search' || f[0] === 'domain') && f.length > 1).at(-1)?.slice(1) ?? [];
+  const hostOptions = lines.filter((f) => f[0] === 'options').flatMap((f) => f.slice(1));
+  const overrides: string[] = [];
+  if (hc.Dns?.length) overrides.push('nameservers');
+  if (hc.DnsSearch?.length) overrides.push('search');
+  if (hc.DnsOptions?.length) overrides.push('options');
+  const search = hc.DnsSearch?.length ? hc.DnsSearch.filter((d) => d !== '.') : hostSearch;
+  const options = hc.DnsOptions?.length ? [...hc.DnsOptions] : hostOptions;
+  let ndotsFrom = options.some((o) => o.startsWith('ndots:')) ? (hc.DnsOptions?.length ? 'override' : 'host') : '';
+  if (!ndotsFrom) { options.push('ndots:0'); ndotsFrom = 'internal'; }
+  // what pier's resolver relays to: the --dns servers, else the host's (loopback ones are not used)
+  const upstream = hc.Dns?.length ? hc.Dns : hostNs.filter((ip) => !/^127\.|^::1$/.test(ip));
+  return [
+    `nameserver ${nameserver}`,
+    ...(search.length ? [`search ${search.join(' ')}`] : []),
+    ...(options.length ? [`options ${options.join(' ')}`] : []),
+    '',
+    `# Based on host file: '/etc/resolv.conf' (internal resolver)`,
+    ...(upstream.length ? [`# ExtServers: [${upstream.join(' ')}]`] : []),
+    `# Overrides: [${overrides.join(' ')}]`,
+    `# Option ndots from: ${ndotsFrom}`,
+  ].join('\n') + '\n';
 }
 
 function ipamAddress(ep: EndpointSettingsWire): string | undefined {

@@ -15,24 +15,24 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { startPierd, requires, engineRequirements, waitFor, parseInspect, type Engine } from './harness.js';
 
-/** A TCP port nobody listens on right now. */
+/** A TCP port nobody listens on right now, on IPv4 or IPv6 (a dual-stack probe on [::]). */
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
+    s.listen({ port: 0, host: '::' }, () => {
       const p = (s.address() as { port: number }).port;
       s.close(() => resolve(p));
     });
   });
 }
 
-/** A UDP port nobody has bound on 0.0.0.0 right now. */
+/** A UDP port nobody has bound on 0.0.0.0 or [::] right now (a dual-stack probe). */
 function freeUdpPort(): Promise<number> {
   return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
+    const s = createSocket('udp6');
     s.once('error', reject);
-    s.bind(0, '0.0.0.0', () => {
+    s.bind(0, '::', () => {
       const p = s.address().port;
       s.close(() => resolve(p));
     });
@@ -42,7 +42,7 @@ function freeUdpPort(): Promise<number> {
 /** Sends `msg` to host:port over UDP from this process (resending every 300 ms); resolves with the first reply. */
 function udpEcho(host: string, port: number, msg: string, timeout = 5000): Promise<string> {
   return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
+    const s = createSocket(host.includes(':') ? 'udp6' : 'udp4');
     const send = (): void => s.send(msg, port, host);
     const every = setInterval(send, 300);
     const done = (e: Error | null, v?: string): void => { clearInterval(every); clearTimeout(t); s.close(); if (e) reject(e); else resolve(v!); };
@@ -64,6 +64,22 @@ function httpGet(host: string, port: number, path: string, timeout = 3000): Prom
     s.on('error', (e) => { clearTimeout(t); reject(e); });
     s.on('close', () => { clearTimeout(t); resolve(data.split('\r\n\r\n').slice(1).join('\r\n\r\n')); });
   });
+}
+
+/** Whether a TCP connection to host:port is refused (nothing listens, nothing forwards). */
+function refused(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host, port });
+    const t = setTimeout(() => { s.destroy(); resolve(false); }, 3000);
+    s.on('connect', () => { clearTimeout(t); s.destroy(); resolve(false); });
+    s.on('error', (e: NodeJS.ErrnoException) => { clearTimeout(t); resolve(e.code === 'ECONNREFUSED'); });
+  });
+}
+
+/** The host's ifb devices (tc's intermediate functional blocks) by name. */
+function ifbLinks(): string[] {
+  return spawnSync('ip', ['-o', 'link', 'show', 'type', 'ifb'], { encoding: 'utf8' }).stdout
+    .split('\n').map((l) => /^\d+:\s+([^:@\s]+)/.exec(l)?.[1]).filter((x): x is string => !!x).sort();
 }
 
 /** A free /24 of the user-network range (not routed on this host right now). */
@@ -93,8 +109,10 @@ describe('networking', { skip: requires(...engineRequirements, 'pier-only') }, (
   let h: Engine;
   let bridge = '';
   let table = '';
+  let ifbBefore: string[] = [];
   const nets: string[] = [];
   before(async () => {
+    ifbBefore = ifbLinks();
     h = await startPierd();
     const b = parseInspect(await h.ok(['network', 'inspect', 'bridge']));
     bridge = b.Options['com.docker.network.bridge.name'];
@@ -200,6 +218,112 @@ describe('networking', { skip: requires(...engineRequirements, 'pier-only') }, (
     } finally { busy.close(); }
   });
 
+  it('-p without a host IP publishes on 0.0.0.0 and [::] (port, ps, inspect, reachable on ::1); -P too; 127.0.0.1 stays IPv4, [::1] is IPv6 only', async () => {
+    const port = await freePort();
+    const web = h.name('v6');
+    await h.ok(['run', '-d', '--name', web, '-p', `${port}:80`, '--expose', '81', '-P', h.image, 'sh', '-c', 'httpd -p 81 -h /etc && exec httpd -f -p 80 -h /etc']);
+    const id12 = (await h.ok(['inspect', '-f', '{{.Id}}', web])).slice(0, 12);
+    const ports = parseInspect(await h.ok(['inspect', web])).NetworkSettings.Ports;
+    assert.deepEqual(ports['80/tcp'], [{ HostIp: '0.0.0.0', HostPort: String(port) }, { HostIp: '::', HostPort: String(port) }]);
+    const eph = ports['81/tcp']?.[0]?.HostPort as string;
+    assert.deepEqual(ports['81/tcp'], [{ HostIp: '0.0.0.0', HostPort: eph }, { HostIp: '::', HostPort: eph }], 'the ephemeral port is the same number on both');
+    assert.deepEqual((await h.ok(['port', web, '80'])).split('\n'), [`0.0.0.0:${port}`, `[::]:${port}`]);
+    const all = (await h.ok(['port', web])).split('\n');
+    for (const l of [`80/tcp -> 0.0.0.0:${port}`, `80/tcp -> [::]:${port}`, `81/tcp -> 0.0.0.0:${eph}`, `81/tcp -> [::]:${eph}`]) assert.ok(all.includes(l), all.join('\n'));
+    const ps = await h.ok(['ps', '--filter', `name=${web}`, '--format', '{{.Ports}}']);
+    assert.ok(ps.includes(`0.0.0.0:${port}->80/tcp, [::]:${port}->80/tcp`), ps);
+    assert.ok(ps.includes(`0.0.0.0:${eph}->81/tcp, [::]:${eph}->81/tcp`), ps);
+    for (const [host, p] of [['127.0.0.1', port], ['::1', port], ['::1', Number(eph)]] as const) {
+      assert.equal((await httpGet(host, p, '/hostname')).trim(), id12, `${host} port ${p}`);
+    }
+    // an explicit IPv4 address stays IPv4 only; an explicit [::1] is IPv6 only
+    const p4 = await freePort(), p6 = await freePort();
+    const lo = h.name('lo');
+    await h.ok(['run', '-d', '--name', lo, '-p', `127.0.0.1:${p4}:80`, '-p', `[::1]:${p6}:80`, h.image, ...httpd]);
+    const loId = (await h.ok(['inspect', '-f', '{{.Id}}', lo])).slice(0, 12);
+    assert.deepEqual(parseInspect(await h.ok(['inspect', lo])).NetworkSettings.Ports['80/tcp'], [{ HostIp: '127.0.0.1', HostPort: String(p4) }, { HostIp: '::1', HostPort: String(p6) }]);
+    assert.deepEqual((await h.ok(['port', lo, '80'])).split('\n'), [`127.0.0.1:${p4}`, `[::1]:${p6}`]);
+    assert.ok((await h.ok(['ps', '--filter', `name=${lo}`, '--format', '{{.Ports}}'])).includes(`[::1]:${p6}->80/tcp`));
+    assert.equal((await httpGet('::1', p6, '/hostname')).trim(), loId);
+    assert.equal((await httpGet('127.0.0.1', p4, '/hostname')).trim(), loId);
+    assert.equal(await refused('::1', p4), true, '127.0.0.1 binding is not published on ::1');
+    assert.equal(await refused('127.0.0.1', p6), true, '[::1] binding is not published on 127.0.0.1');
+    // the [::] side is held too: another container asking for it is refused
+    const dup = await h.docker(['run', '--rm', '-p', `[::]:${port}:80`, h.image, 'true']);
+    assert.notEqual(dup.code, 0);
+    assert.match(dup.stderr, new RegExp(`Bind for \\[::\\]:${port} failed: port is already allocated`));
+    // stop releases both sides: nothing answers on ::1 any more and the port can be bound again
+    await h.ok(['stop', '-t', '0', web]);
+    assert.equal(await refused('::1', port), true, 'the [::] side closed at stop');
+    const probe = createServer();
+    await new Promise<void>((res, rej) => { probe.once('error', rej); probe.listen({ port, host: '::', ipv6Only: true }, () => res()); });
+    probe.close();
+  });
+
+  it('a port taken on [::] by another program fails the start cleanly and frees the 0.0.0.0 side', async () => {
+    const busy = createServer();
+    const port = await new Promise<number>((res) => busy.listen({ port: 0, host: '::', ipv6Only: true }, () => res((busy.address() as { port: number }).port)));
+    try {
+      const c = h.name('busy6');
+      const r = await h.docker(['run', '-d', '--name', c, '-p', `${port}:80`, h.image, ...httpd]);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, new RegExp(`listen tcp6 \\[::\\]:${port}: bind: address already in use`));
+      assert.equal(await h.ok(['inspect', '-f', '{{.State.Status}}', c]), 'created');
+      const v4 = createServer();
+      await new Promise<void>((res, rej) => { v4.once('error', rej); v4.listen(port, '0.0.0.0', () => res()); });
+      v4.close();
+    } finally { busy.close(); }
+  });
+
+  it('--dns on a user network: names still resolve through pier, other names go to the given server, resolv.conf as Docker writes it', async () => {
+    const n = await net();
+    const gw = parseInspect(await h.ok(['network', 'inspect', n])).IPAM.Config[0].Gateway as string;
+    // a tiny DNS server in a project container: ext.example.test → 10.214.250.77, NXDOMAIN otherwise; logs each question
+    const dir = mkdtempSync(join(tmpdir(), 'pier-dns-'));
+    try {
+      writeFileSync(join(dir, 'dnsd.cjs'), [
+        "const s = require('dgram').createSocket('udp4');",
+        "s.on('message', (m, r) => {",
+        "  let o = 12; const labels = [];",
+        "  while (m[o]) { labels.push(m.subarray(o + 1, o + 1 + m[o]).toString()); o += 1 + m[o]; }",
+        "  const name = labels.join('.').toLowerCase(); const type = m.readUInt16BE(o + 1);",
+        "  console.log('q ' + name + ' ' + type);",
+        "  const known = name === 'ext.example.test'; const a = known && type === 1;",
+        "  const h = Buffer.from(m.subarray(0, 12));",
+        "  h.writeUInt16BE(0x8180 | (known ? 0 : 3), 2); h.writeUInt16BE(1, 4); h.writeUInt16BE(a ? 1 : 0, 6); h.writeUInt16BE(0, 8); h.writeUInt16BE(0, 10);",
+        "  const parts = [h, m.subarray(12, o + 5)];",
+        "  if (a) parts.push(Buffer.from([0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 214, 250, 77]));",
+        "  s.send(Buffer.concat(parts), r.port, r.address);",
+        "});",
+        "s.bind(53, '0.0.0.0', () => console.log('ready'));",
+      ].join('\n') + '\n');
+      const dnsd = h.name('dnsd');
+      await h.ok(['run', '-d', '--name', dnsd, '--network', n, '-v', '/usr/bin/node:/usr/bin/node:ro', '-v', '/lib:/lib:ro', '-v', '/lib64:/lib64:ro',
+        '-v', '/usr/lib:/usr/lib:ro', '-v', `${dir}/dnsd.cjs:/dnsd.cjs:ro`, h.image, '/usr/bin/node', '/dnsd.cjs']);
+      await waitFor(async () => (await h.docker(['logs', dnsd])).stdout.includes('ready'), { timeout: 10_000, message: 'the DNS server did not start' });
+      const dnsIp = parseInspect(await h.ok(['inspect', dnsd])).NetworkSettings.Networks[n].IPAddress as string;
+      const web = h.name('web');
+      await h.ok(['run', '-d', '--name', web, '--network', n, h.image, ...httpd]);
+      const webIp = parseInspect(await h.ok(['inspect', web])).NetworkSettings.Networks[n].IPAddress as string;
+      const out = await h.ok(['run', '--rm', '--network', n, '--dns', dnsIp, '--dns-search', 'example.test', '--dns-option', 'ndots:2', h.image, 'sh', '-c',
+        `cat /etc/resolv.conf; echo ---; nslookup ${web}; echo ---; nslookup ext.example.test`]);
+      const [resolv = '', own = '', ext = ''] = out.split('---\n');
+      assert.ok(resolv.startsWith(`nameserver ${gw}\nsearch example.test\noptions ndots:2\n`), resolv);
+      assert.equal(resolv.match(/^nameserver /gm)?.length, 1, `only the embedded server: ${resolv}`);
+      assert.match(resolv, new RegExp(`^# ExtServers: \\[${dnsIp.replace(/\./g, '\\.')}\\]$`, 'm'));
+      assert.match(resolv, /^# Overrides: \[nameservers search options\]$/m);
+      assert.ok(own.includes(`Address: ${webIp}`), `a container name resolves with --dns set: ${own}`);
+      assert.ok(ext.includes('Address: 10.214.250.77'), `other names come from the --dns server: ${ext}`);
+      const asked = (await h.ok(['logs', dnsd])).split('\n');
+      assert.ok(asked.includes('q ext.example.test 1'), asked.join('\n'));
+      assert.ok(!asked.some((l) => l.startsWith(`q ${web} `)), `pier answered the container name itself: ${asked.join('\n')}`);
+      // without --dns the same network still gets only the embedded server, with ndots:0 added
+      const plain = await h.ok(['run', '--rm', '--network', n, h.image, 'cat', '/etc/resolv.conf']);
+      assert.match(plain, new RegExp(`^nameserver ${gw.replace(/\./g, '\\.')}\n`));
+      assert.match(plain, /^options (.* )?ndots:0$/m);
+    } finally { rmSync(dir, { recursive: true, force: true }); }
+  });
+
   it('--network host, none and container:<name>', async () => {
     const none = await h.ok(['run', '--rm', '--network', 'none', h.image, 'sh', '-c', 'ls /sys/class/net']);
     assert.deepEqual(none.split(/\s+/), ['lo']);
@@ -260,14 +384,18 @@ describe('networking', { skip: requires(...engineRequirements, 'pier-only') }, (
         h.image, '/usr/bin/node', '/echo.cjs']);
       await waitFor(async () => (await h.docker(['logs', c])).stdout.includes('ready'), { timeout: 10_000, message: 'the echo server did not start' });
       const lines = (await h.ok(['port', c, '9999/udp'])).split('\n');
-      assert.ok(lines.includes(`0.0.0.0:${port}`), lines.join('\n'));
+      assert.ok(lines.includes(`0.0.0.0:${port}`) && lines.includes(`[::]:${port}`), lines.join('\n'));
       const eph = lines.map((l) => /^0\.0\.0\.0:(\d+)$/.exec(l)?.[1]).find((p) => p !== undefined && p !== String(port));
       assert.ok(eph, `an ephemeral binding: ${lines.join('\n')}`);
+      assert.ok(lines.includes(`[::]:${eph}`), `the ephemeral port on [::] too: ${lines.join('\n')}`);
       assert.ok((await h.ok(['port', c])).includes(`9999/udp -> 0.0.0.0:${port}`));
       const ports = parseInspect(await h.ok(['inspect', c])).NetworkSettings.Ports['9999/udp'] as Array<{ HostIp: string; HostPort: string }>;
-      assert.deepEqual(ports.map((p) => p.HostPort).sort(), [String(port), eph].sort());
+      assert.deepEqual(ports.map((p) => `${p.HostIp}/${p.HostPort}`).sort(), [`0.0.0.0/${port}`, `::/${port}`, `0.0.0.0/${eph}`, `::/${eph}`].sort());
       assert.equal(await udpEcho('127.0.0.1', port, 'fixed'), 'echo:fixed');
       assert.equal(await udpEcho('127.0.0.1', Number(eph), 'ephemeral'), 'echo:ephemeral');
+      // IPv6 through the userland proxy to the container's IPv4 address
+      assert.equal(await udpEcho('::1', port, 'fixed6'), 'echo:fixed6');
+      assert.equal(await udpEcho('::1', Number(eph), 'ephemeral6'), 'echo:ephemeral6');
       // a UDP port held by another program fails the start cleanly
       const busy = createSocket('udp4');
       const bport = await new Promise<number>((res) => busy.bind(0, '127.0.0.1', () => res(busy.address().port)));
@@ -302,13 +430,19 @@ describe('networking', { skip: requires(...engineRequirements, 'pier-only') }, (
   it('after kill -9 of pierd and a restart: published ports and names still work; nothing leaks at the end', async () => {
     const n = await net();
     const port = await freePort();
+    const dual = await freePort();
     const web = h.name('web');
-    await h.ok(['run', '-d', '--name', web, '--network', n, '-p', `127.0.0.1:${port}:80`, h.image, ...httpd]);
+    await h.ok(['run', '-d', '--name', web, '--network', n, '-p', `127.0.0.1:${port}:80`, '-p', `${dual}:80`, h.image, ...httpd]);
     const id12 = (await h.ok(['inspect', '-f', '{{.Id}}', web])).slice(0, 12);
+    assert.equal((await httpGet('::1', dual, '/hostname')).trim(), id12);
     await h.kill9();
+    // IPv4 is kernel state (DNAT); the [::] side is pierd's proxy and comes back with it
     assert.equal((await httpGet('127.0.0.1', port, '/hostname')).trim(), id12, 'ports work while pierd is down');
     await h.restart();
     assert.equal((await httpGet('127.0.0.1', port, '/hostname')).trim(), id12);
+    assert.equal((await httpGet('::1', dual, '/hostname')).trim(), id12, 'the [::] side is proxied again after the restart');
+    const again6 = await h.docker(['run', '--rm', '-p', `[::]:${dual}:80`, h.image, 'true']);
+    assert.notEqual(again6.code, 0, 'the [::] side is still held after the restart');
     const out = await h.ok(['run', '--rm', '--network', n, h.image, 'wget', '-qO-', `http://${web}/hostname`]);
     assert.equal(out, id12);
     const again = await h.docker(['run', '--rm', '-p', `127.0.0.1:${port}:80`, h.image, 'true']);
@@ -322,6 +456,8 @@ describe('networking', { skip: requires(...engineRequirements, 'pier-only') }, (
     const rules = spawnSync('nft', ['list', 'table', 'ip', table], { encoding: 'utf8' }).stdout;
     assert.doesNotMatch(rules, /dnat to/, rules);
     assert.doesNotMatch(spawnSync('iptables-save', { encoding: 'utf8' }).stdout, /pier/i);
+    // bandwidth shaping (tbf on both veth ends) makes no ifb devices: the host has the ones it had
+    assert.deepEqual(ifbLinks(), ifbBefore, 'ifb devices changed');
     // and after pierd stops: no bridge, no table
     await h.terminate();
     assert.equal(existsSync(`/sys/class/net/${bridge}`), false, 'bridge removed at shutdown');

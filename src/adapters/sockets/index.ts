@@ -1,2 +1,3 @@
 export * from './socket-port-reserver.js';
 export * from './udp-dns-server.js';
+export * from './userland-proxy.js';

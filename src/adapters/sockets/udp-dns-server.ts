@@ -1,8 +1,9 @@
 /**
  * The embedded DNS server: a UDP socket on each user network's gateway address, port 53.
- * Names pier knows are answered from `resolve`; names it does not know are relayed to the
- * host's resolvers (UDP, one try each with a 2 s timeout) when the name has a dot; single
- * labels pier does not know get NXDOMAIN and never leave the host.
+ * Names pier knows are answered from `resolve`; names it does not know are relayed (UDP, one
+ * try each with a 2 s timeout) when the name has a dot, to the asking container's `--dns`
+ * servers if it has any, else to the host's resolvers; single labels pier does not know get
+ * NXDOMAIN and never leave the host.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import type { DnsAnswer, DnsServer } from '../../core/ports/index.js';
@@ -28,18 +29,19 @@ export class UdpDnsServer implements DnsServer {
       let a: DnsAnswer;
       try { a = resolve(rinfo.address, q.name, q.type); } catch { a = 'nxdomain'; }
       if (a === 'nxdomain') return send(buildAnswer(msg, q, [], RCODE_NXDOMAIN));
-      if (a !== 'forward') return send(buildAnswer(msg, q, q.type === DNS_A ? a.addrs : []));
-      if (!q.name.includes('.') || this.upstreams.length === 0) return send(buildAnswer(msg, q, [], RCODE_NXDOMAIN));
-      void this.forward(msg).then((r) => send(r ?? buildAnswer(msg, q, [], RCODE_SERVFAIL)));
+      if (a !== 'forward' && 'addrs' in a) return send(buildAnswer(msg, q, q.type === DNS_A ? a.addrs : []));
+      const upstreams = a === 'forward' ? this.upstreams : a.forward;
+      if (!q.name.includes('.') || upstreams.length === 0) return send(buildAnswer(msg, q, [], RCODE_NXDOMAIN));
+      void this.forward(msg, upstreams).then((r) => send(r ?? buildAnswer(msg, q, [], RCODE_SERVFAIL)));
     });
     s.unref();
     this.sockets.set(ip, s);
   }
 
-  private async forward(msg: Buffer): Promise<Buffer | undefined> {
-    for (const up of this.upstreams) {
+  private async forward(msg: Buffer, upstreams: string[]): Promise<Buffer | undefined> {
+    for (const up of upstreams) {
       const r = await new Promise<Buffer | undefined>((resolve) => {
-        const c = createSocket('udp4');
+        const c = createSocket(up.includes(':') ? 'udp6' : 'udp4');
         const t = setTimeout(() => { c.close(); resolve(undefined); }, 2000);
         c.on('error', () => { clearTimeout(t); c.close(); resolve(undefined); });
         c.on('message', (m) => { clearTimeout(t); c.close(); resolve(m); });

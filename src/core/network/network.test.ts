@@ -48,12 +48,19 @@ describe('port bindings', () => {
       '7000-7001/tcp': [{ HostPort: '9000-9001' }],
     }), [
       { proto: 'tcp', containerPort: 80, hostIp: '127.0.0.1', hostPort: 8080 },
-      { proto: 'tcp', containerPort: 80, hostIp: '', hostPort: 0 },
-      { proto: 'udp', containerPort: 53, hostIp: '', hostPort: 0 },
-      { proto: 'tcp', containerPort: 7000, hostIp: '', hostPort: 9000 },
-      { proto: 'tcp', containerPort: 7001, hostIp: '', hostPort: 9001 },
+      { proto: 'tcp', containerPort: 80, hostIp: '', hostPort: 0, anyFamily: true },
+      { proto: 'udp', containerPort: 53, hostIp: '', hostPort: 0, anyFamily: true },
+      { proto: 'tcp', containerPort: 7000, hostIp: '', hostPort: 9000, anyFamily: true },
+      { proto: 'tcp', containerPort: 7001, hostIp: '', hostPort: 9001, anyFamily: true },
     ]);
-    assert.deepEqual(expandPortBindings({ '80/tcp': [{ HostPort: '8000-8010' }] }), [{ proto: 'tcp', containerPort: 80, hostIp: '', hostPort: 0, hostRange: [8000, 8010] }]);
+    assert.deepEqual(expandPortBindings({ '80/tcp': [{ HostPort: '8000-8010' }] }), [{ proto: 'tcp', containerPort: 80, hostIp: '', hostPort: 0, hostRange: [8000, 8010], anyFamily: true }]);
+  });
+  it('expandPortBindings(): only a missing host IP means both families; 0.0.0.0 is IPv4, [::1] is IPv6', () => {
+    assert.deepEqual(expandPortBindings({ '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '8080' }, { HostIp: '::1', HostPort: '8081' }, { HostIp: '[::]', HostPort: '8082' }] }), [
+      { proto: 'tcp', containerPort: 80, hostIp: '', hostPort: 8080 },
+      { proto: 'tcp', containerPort: 80, hostIp: '::1', hostPort: 8081 },
+      { proto: 'tcp', containerPort: 80, hostIp: '::', hostPort: 8082 },
+    ]);
     assert.throws(() => expandPortBindings({ '80-81/tcp': [{ HostPort: '9000-9005' }] }), /invalid ranges/);
   });
   it('publishAll() maps every exposed port to an ephemeral one', () => {

@@ -13,7 +13,12 @@ export interface PortMapping {
   hostPort: number;
   /** For a host range with one container port: candidates [from, to]. */
   hostRange?: [number, number];
+  /** No host IP given: published on `0.0.0.0` and, when the host has IPv6, on `::` too. */
+  anyFamily?: boolean;
 }
+
+/** Whether a host address is IPv6 (`::`, `::1`, …); '' stands for 0.0.0.0. */
+export const isIPv6Host = (hostIp: string): boolean => hostIp.includes(':');
 
 function parseRange(s: string, what: string): [number, number] {
   const m = /^(\d+)(?:-(\d+))?$/.exec(s);
@@ -31,16 +36,17 @@ export function expandPortBindings(bindings: Record<string, Array<{ HostIp?: str
     if (proto !== 'tcp' && proto !== 'udp' && proto !== 'sctp') throw invalidArgument(`invalid proto: ${proto}`);
     const [cFrom, cTo] = parseRange(portPart, 'containerPort');
     for (const b of list ?? [{}]) {
-      const hostIp = b.HostIp === '0.0.0.0' ? '' : (b.HostIp ?? '');
+      const hostIp = b.HostIp === '0.0.0.0' ? '' : (b.HostIp ?? '').replace(/^\[(.*)\]$/, '$1');
+      const any = b.HostIp ? {} : { anyFamily: true };
       const hp = b.HostPort ?? '';
       if (hp === '' || hp === '0') {
-        for (let p = cFrom; p <= cTo; p++) out.push({ proto, containerPort: p, hostIp, hostPort: 0 });
+        for (let p = cFrom; p <= cTo; p++) out.push({ proto, containerPort: p, hostIp, hostPort: 0, ...any });
         continue;
       }
       const [hFrom, hTo] = parseRange(hp, 'hostPort');
-      if (cFrom === cTo && hTo > hFrom) { out.push({ proto, containerPort: cFrom, hostIp, hostPort: 0, hostRange: [hFrom, hTo] }); continue; }
+      if (cFrom === cTo && hTo > hFrom) { out.push({ proto, containerPort: cFrom, hostIp, hostPort: 0, hostRange: [hFrom, hTo], ...any }); continue; }
       if (hTo - hFrom !== cTo - cFrom) throw invalidArgument(`invalid ranges specified for container and host Ports: ${portPart} and ${hp}`);
-      for (let i = 0; i <= cTo - cFrom; i++) out.push({ proto, containerPort: cFrom + i, hostIp, hostPort: hFrom + i });
+      for (let i = 0; i <= cTo - cFrom; i++) out.push({ proto, containerPort: cFrom + i, hostIp, hostPort: hFrom + i, ...any });
     }
   }
   return out;

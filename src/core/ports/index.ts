@@ -180,14 +180,25 @@ export interface NetworkDriver {
   shape(link: { hostIf: string; pid: number; ifName: string }, rateBps: number): Promise<void>;
 }
 
+/** Where a proxied connection to a published port goes, asked per connection (undefined: refuse it). */
+export type ProxyTarget = () => { ip: string; port: number } | undefined;
+
 /** Holds published host ports (a listening socket per port), so conflicts fail at start. */
 export interface PortReserver {
-  /** Reserves the port (0 = an ephemeral one) and resolves with it; rejects with a conflict. */
-  reserve(proto: 'tcp' | 'udp' | 'sctp', hostIp: string, port: number): Promise<number>;
+  /**
+   * Reserves the port (0 = an ephemeral one) and resolves with it; rejects with a conflict.
+   * With `forward`, what reaches the socket is relayed there (IPv6 host addresses, which the
+   * IPv4 DNAT rules do not cover).
+   */
+  reserve(proto: 'tcp' | 'udp' | 'sctp', hostIp: string, port: number, forward?: ProxyTarget): Promise<number>;
   release(proto: 'tcp' | 'udp' | 'sctp', hostIp: string, port: number): void;
 }
 
-export type DnsAnswer = { addrs: string[] } | 'nxdomain' | 'forward';
+/**
+ * `forward`: relay to the host's resolvers; `{ forward: [...] }`: relay to these servers (the
+ * asking container's `--dns`).
+ */
+export type DnsAnswer = { addrs: string[] } | 'nxdomain' | 'forward' | { forward: string[] };
 
 /** The embedded DNS server: one UDP socket per address, answers from `resolve`. */
 export interface DnsServer {
