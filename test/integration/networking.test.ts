@@ -252,8 +252,14 @@ describe('networking', { skip: requires(...engineRequirements, 'pier-only') }, (
     const dup = await h.docker(['run', '--rm', '-p', `[::]:${port}:80`, h.image, 'true']);
     assert.notEqual(dup.code, 0);
     assert.match(dup.stderr, new RegExp(`Bind for \\[::\\]:${port} failed: port is already allocated`));
-    // stop releases both sides: nothing answers on ::1 any more and the port can be bound again
+    // stop releases both sides: a relayed connection is ended, nothing answers on ::1 any more
+    // and the port can be bound again
+    const idle = connect({ host: '::1', port });
+    await new Promise<void>((res, rej) => { idle.once('connect', () => res()); idle.once('error', rej); });
+    const ended = new Promise<void>((res) => idle.on('close', () => res()).on('error', () => {}));
     await h.ok(['stop', '-t', '0', web]);
+    await waitFor(() => idle.destroyed, { timeout: 5000, message: 'a relayed connection outlived the container' });
+    await ended;
     assert.equal(await refused('::1', port), true, 'the [::] side closed at stop');
     const probe = createServer();
     await new Promise<void>((res, rej) => { probe.once('error', rej); probe.listen({ port, host: '::', ipv6Only: true }, () => res()); });

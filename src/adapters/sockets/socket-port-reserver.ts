@@ -12,7 +12,7 @@ import { EngineError } from '../../lib/errdefs.js';
 import { relayTcp, relayUdp } from './userland-proxy.js';
 
 export class SocketPortReserver implements PortReserver {
-  private held = new Map<string, Server | Socket>();
+  private held = new Map<string, { sock: Server | Socket; endRelayed?: () => void }>();
 
   async reserve(proto: 'tcp' | 'udp' | 'sctp', hostIp: string, port: number, forward?: ProxyTarget): Promise<number> {
     const v6 = hostIp.includes(':');
@@ -32,8 +32,7 @@ export class SocketPortReserver implements PortReserver {
           s.on('error', () => {});
           const p = (s.address() as { port: number }).port;
           s.unref();
-          if (forward) relayTcp(s, forward);
-          this.held.set(`${proto}/${addr}/${p}`, s);
+          this.held.set(`${proto}/${addr}/${p}`, { sock: s, ...(forward ? { endRelayed: relayTcp(s, forward) } : {}) });
           resolve(p);
         });
       } else {
@@ -45,7 +44,7 @@ export class SocketPortReserver implements PortReserver {
           const p = s.address().port;
           s.unref();
           if (forward) relayUdp(s, forward);
-          this.held.set(`${proto}/${addr}/${p}`, s);
+          this.held.set(`${proto}/${addr}/${p}`, { sock: s });
           resolve(p);
         });
       }
@@ -55,9 +54,10 @@ export class SocketPortReserver implements PortReserver {
 
   release(proto: 'tcp' | 'udp' | 'sctp', hostIp: string, port: number): void {
     const k = `${proto}/${hostIp || '0.0.0.0'}/${port}`;
-    const s = this.held.get(k);
-    if (!s) return;
+    const h = this.held.get(k);
+    if (!h) return;
     this.held.delete(k);
-    try { s.close(); } catch { /* closed */ }
+    try { h.sock.close(); } catch { /* closed */ }
+    h.endRelayed?.();
   }
 }

@@ -9,8 +9,11 @@ import { connect, type Server, type Socket as TcpSocket } from 'node:net';
 import { createSocket, type Socket as UdpSocket, type RemoteInfo } from 'node:dgram';
 import type { ProxyTarget } from '../../core/ports/index.js';
 
-/** Accepted connections are relayed to the target; the server is already listening. */
-export function relayTcp(server: Server, target: ProxyTarget): void {
+/**
+ * Accepted connections are relayed to the target; the server is already listening. Returns
+ * what ends the relayed connections (a closed server waits for them otherwise).
+ */
+export function relayTcp(server: Server, target: ProxyTarget): () => void {
   const open = new Set<TcpSocket>();
   server.on('connection', (inbound: TcpSocket) => {
     const t = target();
@@ -23,8 +26,7 @@ export function relayTcp(server: Server, target: ProxyTarget): void {
     inbound.pipe(outbound);
     outbound.pipe(inbound);
   });
-  // closing the listener (container stopped) also ends the connections it relayed
-  server.on('close', () => { for (const s of open) s.destroy(); open.clear(); });
+  return () => { for (const s of open) s.destroy(); open.clear(); };
 }
 
 const UDP_IDLE_MS = 90_000;
