@@ -362,8 +362,9 @@ export class NetworkService {
       throw new EngineError(err instanceof EngineError ? err.kind : 'internal', `driver failed programming external connectivity on endpoint ${c.name} (${firstEndpointId(c)}): ${why}`, { cause: err });
     };
     for (const m of maps) {
-      // No host IP: 0.0.0.0 and, on a host with IPv6, [::] with the same port number.
-      const dual = !!m.anyFamily && this.d.ipv6;
+      // No host IP: 0.0.0.0 and, on a host with IPv6, [::] with the same port number (not for
+      // SCTP, which the relay cannot carry: it would list a binding that does not work).
+      const dual = !!m.anyFamily && this.d.ipv6 && m.proto !== 'sctp';
       const candidates = m.hostRange ? range(m.hostRange[0], m.hostRange[1]) : [m.hostPort];
       let got: PortMapping[] = [];
       let lastErr: unknown;
