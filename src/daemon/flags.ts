@@ -1,5 +1,7 @@
 /** pierd's command line, like dockerd's: --root, --exec-root, -H, --pidfile, --log-level... */
 import { invalidArgument } from '../lib/errdefs.js';
+import { ramInBytes } from '../api/units.js';
+import { parseUlimit, type Ulimit } from '../core/oci/index.js';
 
 export interface DaemonFlags {
   root: string;
@@ -27,6 +29,16 @@ export interface DaemonFlags {
   ipForward: boolean;
   help: boolean;
   version: boolean;
+  // Daemon-wide container defaults (docs/design/security.md); set only when given, so
+  // daemon.json can supply them and a key given both ways is refused, as dockerd does.
+  /** `--seccomp-profile`: a profile file, `unconfined` or `builtin`. */
+  seccompProfile?: string;
+  noNewPrivileges?: boolean;
+  /** `--default-ulimit name=soft[:hard]`, repeatable (a later one replaces the same name). */
+  defaultUlimits?: Ulimit[];
+  defaultShmSize?: number;
+  cgroupParent?: string;
+  defaultCgroupnsMode?: 'host' | 'private';
 }
 
 export const USAGE = `Usage:	pierd [OPTIONS]
@@ -39,18 +51,24 @@ Options:
       --default-address-pool    Subnets for user networks: base=CIDR,size=N (default base=10.214.0.0/16,size=24)
       --ip-forward              Enable net.ipv4.ip_forward (outbound NAT, other hosts) (default false)
       --mtu int                 MTU of container networks (default 1500)
+      --cgroup-parent string    Set parent cgroup for all containers (default "/pier")
       --config-file string      Daemon configuration file (default "/etc/pier/daemon.json")
+      --default-cgroupns-mode string  Default mode for containers cgroup namespace ("host" | "private") (default "host" on cgroup v1)
       --default-runtime string  Default OCI runtime for containers (default "runc")
+      --default-shm-size bytes  Default shm size for containers (default 64MiB)
+      --default-ulimit ulimit   Default ulimits for containers (default [])
       --exec-root string        Root directory for execution state files (default "/run/pier")
   -H, --host list               Daemon socket(s) to connect to (default unix:///run/pier/pier.sock)
   -h, --help                    Print usage
       --insecure-registry list  Enable insecure registry communication
   -l, --log-level string        Set the logging level ("debug"|"info"|"warn"|"error") (default "info")
       --max-concurrent-downloads int  Set the max concurrent downloads (default 3)
+      --no-new-privileges       Set no-new-privileges by default for new containers
   -p, --pidfile string          Path to use for daemon PID file (default "<exec-root>/pierd.pid")
   -s, --storage-driver string   Storage driver to use ("overlay2"|"vfs") (default "overlay2")
       --registry-certs-dir string  Per-registry CA and client certificates (default "/etc/pier/certs.d")
       --root string             Root directory of persistent pier state (default "/var/lib/pier")
+      --seccomp-profile string  Path to seccomp profile, or "unconfined" or "builtin" (default "builtin")
   -v, --version                 Print version information and quit
 `;
 
@@ -109,6 +127,21 @@ export function parseDaemonFlags(argv: string[]): DaemonFlags {
         f.maxConcurrentDownloads = n;
         break;
       }
+      case '--seccomp-profile': f.seccompProfile = value(); break;
+      case '--no-new-privileges': f.noNewPrivileges = boolFlag(a, eq, name); break;
+      case '--default-ulimit': {
+        const v = value();
+        const u = flagValue(v, name, () => parseUlimit(v));
+        f.defaultUlimits = [...(f.defaultUlimits ?? []).filter((x) => x.Name !== u.Name), u];
+        break;
+      }
+      case '--default-shm-size': {
+        const v = value();
+        f.defaultShmSize = flagValue(v, name, () => ramInBytes(v));
+        break;
+      }
+      case '--cgroup-parent': f.cgroupParent = value(); break;
+      case '--default-cgroupns-mode': f.defaultCgroupnsMode = cgroupnsMode(value()); break;
       case '-h': case '--help': f.help = true; break;
       case '-v': case '--version': f.version = true; break;
       default: throw invalidArgument(`unknown flag: ${name}`);
@@ -116,4 +149,28 @@ export function parseDaemonFlags(argv: string[]): DaemonFlags {
   }
   if (f.hosts.length === 0) f.hosts.push(`unix://${f.execRoot}/pier.sock`);
   return f;
+}
+
+/** pflag's wording for a value its parser refused. */
+function flagValue<T>(v: string, name: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    throw invalidArgument(`invalid argument ${JSON.stringify(v)} for ${JSON.stringify(name)} flag: ${(e as Error).message}`);
+  }
+}
+
+/** `--flag` or `--flag=true|false` (strconv.ParseBool). */
+function boolFlag(a: string, eq: number, name: string): boolean {
+  if (!(a.startsWith('--') && eq > 0)) return true;
+  const v = a.slice(eq + 1);
+  if (/^(1|t|T|TRUE|true|True)$/.test(v)) return true;
+  if (/^(0|f|F|FALSE|false|False)$/.test(v)) return false;
+  throw invalidArgument(`invalid argument ${JSON.stringify(v)} for ${JSON.stringify(name)} flag: strconv.ParseBool: parsing ${JSON.stringify(v)}: invalid syntax`);
+}
+
+/** dockerd's check of `default-cgroupns-mode` (flag or daemon.json). */
+export function cgroupnsMode(v: string): 'host' | 'private' {
+  if (v !== 'host' && v !== 'private') throw invalidArgument(`default cgroup namespace mode (${v}) is invalid; use "host" or "private"`);
+  return v;
 }

@@ -48,10 +48,11 @@ import { BuildService } from '../services/index.js';
 import { dirSize } from '../lib/fs/index.js';
 import { stat as statBlob } from 'node:fs/promises';
 import { hostArch } from '../services/index.js';
+import { resolveContainerDefaults, type DefaultsFileConfig } from './container-defaults.js';
 
 const levels = { debug: 0, info: 1, warn: 2, error: 3 } as const;
 
-interface DaemonConfigFile {
+interface DaemonConfigFile extends DefaultsFileConfig {
   runtimes?: Record<string, { path: string; runtimeArgs?: string[] }>;
   'default-runtime'?: string;
   'log-level'?: string;
@@ -104,6 +105,7 @@ async function main(): Promise<void> {
     if (levels[level] >= minLevel) process.stderr.write(`${new Date().toISOString()} ${level.toUpperCase()} ${msg}\n`);
   };
 
+  const { defaults, seccompProfileName } = await resolveContainerDefaults(flags, fileConfig, flags.configFile);
   if (process.getuid?.() !== 0) throw new Error('pierd needs to be started with root privileges');
   await mkdir(flags.root, { recursive: true, mode: 0o711 });
   await mkdir(flags.execRoot, { recursive: true, mode: 0o711 });
@@ -178,7 +180,7 @@ async function main(): Promise<void> {
   const cgroups = new FsCgroupManager();
   const containers = new ContainerService({
     store: containerStore, snapshotter, monitor, runtime: new RuncRuntime(), logs, images, events,
-    runtimes, defaultRuntime, bundleRoot: join(flags.execRoot, 'c'), resolvConf, log, host: hostProbe, cgroups, networking: networks, volumes,
+    runtimes, defaultRuntime, bundleRoot: join(flags.execRoot, 'c'), resolvConf, log, host: hostProbe, cgroups, networking: networks, volumes, defaults,
   });
   volumes.setContainers(containers);
   networks.setContainers(containers);
@@ -196,8 +198,19 @@ async function main(): Promise<void> {
   let osName = 'Linux';
   try { osName = /PRETTY_NAME="?([^"\n]*)"?/.exec(await readFile('/etc/os-release', 'utf8'))?.[1] ?? osName; } catch { /* keep */ }
 
+  // `docker info`'s SecurityOptions, in moby's order, and its warning for a non-default profile.
+  const hostFacts = await hostProbe.facts();
+  const securityOptions = [
+    ...(hostFacts.apparmor ? ['name=apparmor'] : []),
+    `name=seccomp,profile=${seccompProfileName}`,
+    ...(hostFacts.selinux ? ['name=selinux'] : []),
+    ...((defaults.cgroupnsMode || (hostFacts.cgroup2 ? 'private' : 'host')) === 'private' ? ['name=cgroupns'] : []),
+    ...(defaults.noNewPrivileges ? ['name=no-new-privileges'] : []),
+  ];
+  const infoWarnings = seccompProfileName === 'default' ? [] : ['WARNING: daemon is not using the default seccomp profile'];
   const router = new Router();
   systemRoutes(router, {
+    securityOptions, warnings: infoWarnings,
     containers, images, events, root: flags.root, id: engineId, driver,
     runtimes: Object.fromEntries([...runtimes].map(([n, r]) => [n, { path: r.path, ...(r.args.length > 2 ? { runtimeArgs: r.args.slice(2) } : {}) }])),
     defaultRuntime, osName, startedAt: Date.now(),

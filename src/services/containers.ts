@@ -14,7 +14,7 @@ import {
 } from '../core/container/index.js';
 import {
   buildSpec, withArgs, withEnv, withCwd, withUser, withHostname, withTerminal, withCgroupsPath, withMounts,
-  withNamespace, withPrivileged, resolveUser, containerEnv, type Spec, type Mount,
+  withNamespace, withPrivileged, resolveUser, containerEnv, type Spec, type Mount, type ContainerDefaults,
 } from '../core/oci/index.js';
 import { chainIds } from '../core/image/index.js';
 import { logFiles, logPolicy } from '../core/container/index.js';
@@ -49,6 +49,8 @@ export interface ContainerServiceDeps {
   /** Resources and confinement (services/resources.ts); without them only Docker's default spec. */
   host?: HostProbe;
   cgroups?: CgroupManager;
+  /** The daemon-wide container defaults (`--seccomp-profile`, `--default-ulimit` …); Docker's when absent. */
+  defaults?: ContainerDefaults;
 }
 
 /** Volume hooks: plan and create volumes at create, the OCI mounts at start, anonymous ones out with `rm -v`. */
@@ -181,7 +183,7 @@ export class ContainerService {
     if (!this.d.runtimes.has(runtime)) throw invalidArgument(`Unknown runtime specified ${runtime}`);
     hostConfig.Runtime = runtime;
     validateHostConfig(hostConfig);
-    const warnings = await validateHostConfigResources(this.d.host, hostConfig);
+    const warnings = await validateHostConfigResources(this.d.host, hostConfig, this.d.defaults);
     const img = image.config.config ?? {};
     const config = mergeConfig(body, img);
     for (const e of config.Env ?? []) if (e === '' || e.startsWith('=')) throw invalidArgument(`invalid environment variable: ${e}`);
@@ -217,6 +219,7 @@ export class ContainerService {
         runtime,
         logPath: join(dir, 'ctr.log'),
         execIds: [],
+        ...(this.d.defaults?.noNewPrivileges ? { noNewPrivileges: true } : {}),
       };
       this.d.networking?.validate(c);
       if (this.d.volumes) c.mounts = await this.d.volumes.prepare(c);
@@ -307,6 +310,7 @@ export class ContainerService {
     const layers = chainIds(c.imageLayers);
     await this.d.snapshotter.mount(c.id, layers, rootfs);
     const spec = await this.specFor(c, layers);
+    c.cgroupsPath = spec.linux.cgroupsPath;
     await this.d.runtime.writeBundle(bundle, spec);
     await this.d.monitor.clearExit(c.id);
     const rt = this.runtimeOf(c);
@@ -377,7 +381,7 @@ export class ContainerService {
     if (hc.PidMode === 'host') opts.push(withNamespace('pid', null));
     if (hc.IpcMode === 'host') opts.push(withNamespace('ipc', null));
     if (hc.Privileged) opts.push(withPrivileged());
-    opts.push(...(await resourceSpecOpts(c.id, hc, this.d.host)));
+    opts.push(...(await resourceSpecOpts(c, this.d.host, this.d.defaults)));
     return buildSpec(...opts);
   }
 

@@ -5,31 +5,38 @@
  */
 import type { HostConfigWire } from '../api/index.js';
 import { isRunning, type ContainerRecord } from '../core/container/index.js';
-import { adaptHostConfig, adaptResources, cgroupPathFor, hostConfigOpts, ociResources, resourcesOf, type ResourcesWire, type SpecOpt } from '../core/oci/index.js';
+import {
+  adaptHostConfig, adaptResources, cgroupPathFor, hostConfigOpts, ociResources, resourcesOf, DOCKER_DEFAULTS, type ContainerDefaults, type ResourcesWire, type SpecOpt,
+} from '../core/oci/index.js';
 import type { CgroupManager, CgroupSample, ContainerStore, HostProbe, RuntimeConfig } from '../core/ports/index.js';
 import { conflict, invalidArgument, EngineError } from '../lib/errdefs.js';
 
 /** Create: Docker's checks and defaults on HostConfig; resolves with the warnings. */
-export async function validateHostConfigResources(host: HostProbe | undefined, hc: HostConfigWire): Promise<string[]> {
+export async function validateHostConfigResources(host: HostProbe | undefined, hc: HostConfigWire, defaults: ContainerDefaults = DOCKER_DEFAULTS): Promise<string[]> {
   if (!host) return [];
   const facts = await host.facts();
   try {
-    return adaptHostConfig(hc, facts);
+    return adaptHostConfig(hc, facts, defaults);
   } catch (e) {
     throw invalidArgument((e as Error).message);
   }
 }
 
 /** Start: the spec options for the container's resources and security settings. */
-export async function resourceSpecOpts(id: string, hc: HostConfigWire, host: HostProbe | undefined): Promise<SpecOpt[]> {
+export async function resourceSpecOpts(c: ContainerRecord, host: HostProbe | undefined, defaults: ContainerDefaults = DOCKER_DEFAULTS): Promise<SpecOpt[]> {
   if (!host) return [];
-  return hostConfigOpts(id, hc, await host.specInputs(hc));
+  return hostConfigOpts(c.id, c.hostConfig, await host.specInputs(c.hostConfig), { ...defaults, noNewPrivileges: !!c.noNewPrivileges });
+}
+
+/** The container's cgroup: the one its current (or last) run got, else the one it would get. */
+export function cgroupOf(c: ContainerRecord): string {
+  return c.cgroupsPath ?? cgroupPathFor(c.hostConfig, c.id);
 }
 
 /** Exit: whether the kernel OOM-killed in the container's cgroup (read before the cgroup goes). */
 export async function oomKilledAtExit(cgroups: CgroupManager | undefined, c: ContainerRecord, bundle: string): Promise<boolean> {
   if (!cgroups) return false;
-  return cgroups.oomKilled(cgroupPathFor(c.hostConfig, c.id), bundle).catch(() => false);
+  return cgroups.oomKilled(cgroupOf(c), bundle).catch(() => false);
 }
 
 /** The fields `POST /containers/{id}/update` accepts (Docker's UpdateConfig). */
@@ -57,7 +64,7 @@ export class ResourceService {
   /** One sample of a running container's cgroup; a stopped container gives undefined. */
   async sample(c: ContainerRecord): Promise<CgroupSample | undefined> {
     if (!isRunning(c)) return undefined;
-    return this.d.cgroups.sample(cgroupPathFor(c.hostConfig, c.id), c.state.pid);
+    return this.d.cgroups.sample(cgroupOf(c), c.state.pid);
   }
 
   /** `docker update`: validates like create, records the new values, and applies them live. */

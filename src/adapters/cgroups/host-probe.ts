@@ -118,6 +118,7 @@ export class LinuxHostProbe implements HostProbe {
       blkioWeight: v2 ? existsSync(join(root, 'io.weight')) || existsSync(join(root, 'io.bfq.weight')) : existsSync(join(root, 'blkio', 'blkio.weight')) || existsSync(join(root, 'blkio', 'blkio.bfq.weight')),
       swapLimit: v2 ? true : existsSync(join(root, 'memory', 'memory.memsw.limit_in_bytes')),
       memTotal: totalmem(),
+      cgroup2: v2,
       capabilities: capBnd ? capsFromMask(capBnd) : [...ALL_CAPABILITIES],
     };
   }

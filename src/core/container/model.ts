@@ -57,6 +57,10 @@ export interface ContainerRecord {
   ports?: Record<string, Array<{ HostIp: string; HostPort: string }> | null>;
   /** Volumes, binds and tmpfs mounts planned at create (core/container/mounts.ts). */
   mounts?: MountPoint[];
+  /** The daemon's `--no-new-privileges` when the container was created (moby keeps it with the container). */
+  noNewPrivileges?: boolean;
+  /** Cgroup path (spec `linux.cgroupsPath`) of the current or last run. */
+  cgroupsPath?: string;
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

@@ -31,6 +31,8 @@ export interface HostFacts {
   /** Whether memory+swap can be limited (swap accounting). */
   swapLimit: boolean;
   memTotal: number;
+  /** Unified cgroup hierarchy (v2) at /sys/fs/cgroup. */
+  cgroup2?: boolean;
   /** Capabilities in the host's (pierd's) bounding set. */
   capabilities: string[];
 }

@@ -56,9 +56,12 @@ export function parseCpuset(s: string): number[] {
   return [...out].sort((x, y) => x - y);
 }
 
-/** `/pier/<id>` or `<CgroupParent>/<id>` (cgroupfs driver; a relative parent is made absolute). */
-export function cgroupPathFor(hc: HostConfigWire, id: string): string {
-  const parent = resourcesOf(hc).CgroupParent;
+/**
+ * `<CgroupParent>/<id>`, else `<daemon --cgroup-parent>/<id>`, else `/pier/<id>` (cgroupfs
+ * driver; a relative parent is made absolute).
+ */
+export function cgroupPathFor(hc: HostConfigWire, id: string, daemonParent = ''): string {
+  const parent = resourcesOf(hc).CgroupParent || daemonParent;
   if (!parent) return `/pier/${id}`;
   const p = parent.startsWith('/') ? parent : `/${parent}`;
   return `${p.replace(/\/+$/, '')}/${id}`;
@@ -123,7 +126,31 @@ export function adaptResources(hc: HostConfigWire, facts: HostFacts, update = fa
   return w;
 }
 
-const RLIMITS = new Set(['core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack']);
+export const RLIMITS = new Set(['core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack']);
+
+export interface Ulimit { Name: string; Soft: number; Hard: number }
+
+/** `nofile=1024[:2048]` (go-units ParseUlimit, dockerd's `--default-ulimit`); throws its words. */
+export function parseUlimit(v: string): Ulimit {
+  const i = v.indexOf('=');
+  if (i < 0) throw new Error(`invalid ulimit argument: ${v}`);
+  const name = v.slice(0, i), limits = v.slice(i + 1).split(':');
+  if (!RLIMITS.has(name)) throw new Error(`invalid ulimit type: ${name}`);
+  if (limits.length > 2) throw new Error(`too many limit value arguments - ${v.slice(i + 1)}, can only have up to two, \`soft[:hard]\``);
+  const int = (x: string): number => {
+    if (!/^[+-]?\d+$/.test(x)) throw new Error(`strconv.ParseInt: parsing ${JSON.stringify(x)}: invalid syntax`);
+    return Number(x);
+  };
+  const soft = int(limits[0]!), hard = limits.length === 2 ? int(limits[1]!) : soft;
+  if (hard !== -1 && soft > hard) throw new Error(`ulimit soft limit must be less than or equal to hard limit: ${soft} > ${hard}`);
+  return { Name: name, Soft: soft, Hard: hard };
+}
+
+/** The container's ulimits plus the daemon's `--default-ulimit`s it does not name (moby's mergeUlimits). */
+export function mergeUlimits(own: readonly Ulimit[] | null | undefined, defaults: readonly Ulimit[]): Ulimit[] {
+  const names = new Set((own ?? []).map((u) => u.Name));
+  return [...(own ?? []), ...defaults.filter((u) => !names.has(u.Name))];
+}
 
 /** `c 1:3 mr`, `a *:* rwm`: a device cgroup allow rule. */
 export function parseDeviceCgroupRule(rule: string): DeviceRule {

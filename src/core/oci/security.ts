@@ -63,9 +63,12 @@ export interface SecurityOpts {
   systemPathsUnconfined: boolean;
 }
 
-/** Parses `HostConfig.SecurityOpt` like moby's parseSecurityOpt (both `=` and the old `:`). */
-export function parseSecurityOpts(list: readonly string[] | null | undefined): SecurityOpts {
-  const o: SecurityOpts = { noNewPrivileges: false, labels: [], labelDisable: false, systemPathsUnconfined: false };
+/**
+ * Parses `HostConfig.SecurityOpt` like moby's parseSecurityOpt (both `=` and the old `:`),
+ * starting from the daemon's `--no-new-privileges` default.
+ */
+export function parseSecurityOpts(list: readonly string[] | null | undefined, noNewPrivilegesDefault = false): SecurityOpts {
+  const o: SecurityOpts = { noNewPrivileges: noNewPrivilegesDefault, labels: [], labelDisable: false, systemPathsUnconfined: false };
   for (const opt of list ?? []) {
     if (opt === 'no-new-privileges') { o.noNewPrivileges = true; continue; }
     if (opt === 'disable') { o.labelDisable = true; continue; }

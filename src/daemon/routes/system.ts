@@ -18,6 +18,9 @@ export interface SystemRoutesDeps {
   defaultRuntime: string;
   osName: string;
   startedAt: number;
+  /** `name=seccomp,profile=…` and the others dockerd lists. */
+  securityOptions: string[];
+  warnings: string[];
 }
 
 export function systemRoutes(r: Router, d: SystemRoutesDeps): void {
@@ -76,7 +79,7 @@ export function systemRoutes(r: Router, d: SystemRoutesDeps): void {
       Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
       LiveRestoreEnabled: true, Isolation: '', InitBinary: 'docker-init',
       ContainerdCommit: { ID: '', Expected: '' }, RuncCommit: { ID: '', Expected: '' }, InitCommit: { ID: '', Expected: '' },
-      SecurityOptions: ['name=cgroupns'], Warnings: [],
+      SecurityOptions: d.securityOptions, Warnings: d.warnings,
     });
   });
 
