@@ -68,6 +68,11 @@ export interface Engine {
   execRoot?: string;
   /** Path of the busybox rootfs tarball built by scripts/busybox-rootfs.sh. */
   rootfsTar: string;
+  /**
+   * pierd's `--cgroup-parent` (`/pier-test-<hash of root>` unless the test passes its own):
+   * containers' cgroups are `<parent>/<id>` in every hierarchy; undefined in external mode.
+   */
+  cgroupParent?: string;
   /** pid of the running pierd (undefined in external mode or while it is down). */
   pid(): number | undefined;
   docker(args: string[], opts?: DockerOpts): Promise<DockerResult>;
@@ -98,7 +103,7 @@ export interface Engine {
   kill9(): Promise<void>;
   /** Starts pierd again on the same root / exec root / socket. */
   restart(): Promise<void>;
-  /** Leftovers under the temp root right now (mounts, conmon, container processes, runc state). */
+  /** Leftovers under the temp root right now (mounts, conmon, container processes, runc state, cgroups under the parent). */
   leaks(opts?: { includeDaemonState?: boolean }): string[];
   /** Tail of pierd's log (for failure messages). */
   log(): string;
@@ -268,6 +273,43 @@ export function processesRootedUnder(dir: string): { pid: number; cmd: string }[
     if (root === dir || root.startsWith(dir + '/')) out.push({ pid, cmd: cmdlineOf(pid).join(' ') });
   }
   return out;
+}
+
+/** Mount points of every cgroup hierarchy (v1 controllers, named ones, and cgroup2 such as /sys/fs/cgroup/unified). */
+export function cgroupMounts(): string[] {
+  const out: string[] = [];
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const sep = line.indexOf(' - ');
+    if (sep < 0) continue;
+    const fstype = line.slice(sep + 3).split(' ')[0];
+    if (fstype === 'cgroup' || fstype === 'cgroup2') out.push(line.split(' ')[4]!.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))));
+  }
+  return out;
+}
+
+/** Cgroup directories below `parent` in any mounted hierarchy, deepest first. */
+export function cgroupsUnder(parent: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string): void => {
+    let ents;
+    try { ents = readdirSync(dir, { withFileTypes: true }); } catch { return; }
+    for (const e of ents) {
+      if (!e.isDirectory()) continue;
+      walk(join(dir, e.name));
+      out.push(join(dir, e.name));
+    }
+  };
+  for (const m of cgroupMounts()) walk(join(m, parent));
+  return out;
+}
+
+/** Removes `parent` (and cgroups left below it) from every hierarchy; rmdir only works on empty cgroups. */
+export function removeCgroupParent(parent: string): void {
+  for (const d of cgroupsUnder(parent)) spawnSync('rmdir', [d], { stdio: 'ignore' });
+  for (const m of cgroupMounts()) {
+    const d = join(m, parent);
+    if (existsSync(d)) spawnSync('rmdir', [d], { stdio: 'ignore' });
+  }
 }
 
 /** runc state files (state.json) anywhere under dir. */
@@ -467,6 +509,13 @@ export async function startPierd(opts: StartOpts = {}): Promise<Engine> {
   // Each test daemon gets its own default bridge and /24 (docs/design/networking.md), so
   // daemons of concurrent test runs never share a bridge, a subnet or an nftables table.
   const netArgs = external ? [] : testBridgeArgs();
+  // ... and its own cgroup parent, so the leak check sees exactly this daemon's cgroups.
+  let cgroupParent: string | undefined;
+  if (!external) {
+    const given = (opts.args ?? []).flatMap((a, i, all) => (a === '--cgroup-parent' ? [all[i + 1]!] : a.startsWith('--cgroup-parent=') ? [a.slice(16)] : []));
+    const p = given.at(-1) ?? `/pier-test-${createHash('sha256').update(root!).digest('hex').slice(0, 8)}`;
+    cgroupParent = p.startsWith('/') ? p : `/${p}`;
+  }
 
   let child: ChildProcess | undefined;
   let childExit: Promise<void> | undefined;
@@ -492,6 +541,7 @@ export async function startPierd(opts: StartOpts = {}): Promise<Engine> {
       '-H', `unix://${sock}`,
       '--pidfile', join(execRoot!, 'pierd.pid'),
       ...netArgs,
+      '--cgroup-parent', cgroupParent!,
       ...(opts.args ?? []),
     ];
     // detached: pierd gets its own process group, so a test's signals never reach it
@@ -549,6 +599,7 @@ export async function startPierd(opts: StartOpts = {}): Promise<Engine> {
     for (const c of conmonsUnder(tmp)) found.push(`conmon pid ${c.pid}: ${c.cmd}`);
     for (const p of processesRootedUnder(tmp)) found.push(`container process pid ${p.pid}: ${p.cmd}`);
     for (const s of runcStateUnder(execRoot!)) found.push(`runc state ${s}`);
+    for (const d of cgroupsUnder(cgroupParent!)) found.push(`cgroup ${d}`);
     if (o.includeDaemonState && pid && procAlive(pid)) found.push(`pierd pid ${pid} still running`);
     return found;
   }
@@ -574,6 +625,7 @@ export async function startPierd(opts: StartOpts = {}): Promise<Engine> {
     for (const c of conmonsUnder(tmp)) { try { process.kill(c.pid, 'SIGKILL'); } catch { /* gone */ } }
     const ms = mountsUnder(tmp).sort((a, b) => b.length - a.length);
     for (const m of ms) spawnSync('umount', ['-l', m], { stdio: 'ignore' });
+    if (cgroupParent) removeCgroupParent(cgroupParent);
     if (!pid || !procAlive(pid)) reapNetwork();
   }
 
@@ -585,6 +637,7 @@ export async function startPierd(opts: StartOpts = {}): Promise<Engine> {
     root,
     execRoot,
     rootfsTar,
+    cgroupParent,
     pid: () => pid,
     docker: (args, o) => runDocker(host, configDir, withNetwork(args), o),
     async ok(args, o) {
@@ -672,7 +725,10 @@ export async function startPierd(opts: StartOpts = {}): Promise<Engine> {
         problems.push(`leftovers after pierd stopped:\n  ${found.join('\n  ')}`);
         reap();
       }
-      if (found.length === 0) reapNetwork(); // pierd removes these itself; this covers a pierd that was killed
+      if (found.length === 0) {
+        reapNetwork(); // pierd removes these itself; this covers a pierd that was killed
+        removeCgroupParent(cgroupParent!); // the empty parent dirs runc made; dockerd leaves them too
+      }
       if (!keepTmp && mountsUnder(tmp).length === 0) rmSync(tmp, { recursive: true, force: true });
       else if (keepTmp) console.log(`# kept ${tmp}`);
       if (problems.length > 0) throw new Error(problems.join('\n') + `\npierd log:\n${readLog()}`);

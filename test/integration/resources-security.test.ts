@@ -63,12 +63,14 @@ function parseProbe(out: string): Record<string, string> {
   return m;
 }
 
-const cg = (ctrl: string, id: string, file: string): string => `/sys/fs/cgroup/${ctrl}/pier/${id}/${file}`;
+/** The test pierd's --cgroup-parent (the harness gives each daemon its own). */
+let cgParent = '/pier';
+const cg = (ctrl: string, id: string, file: string): string => `/sys/fs/cgroup/${ctrl}${cgParent}/${id}/${file}`;
 const readCg = (ctrl: string, id: string, file: string): string => readFileSync(cg(ctrl, id, file), 'utf8').trim();
 
 describe('resources and security', { skip: requires(...engineRequirements) || (!existsSync('/sys/fs/cgroup/memory') && 'cgroup v1 host only') }, () => {
   let h: Engine;
-  before(async () => { h = await startPierd(); });
+  before(async () => { h = await startPierd(); cgParent = h.cgroupParent ?? '/pier'; });
   after(async () => { await h?.stop(); });
   afterEach(async () => { await h.cleanup(); });
 

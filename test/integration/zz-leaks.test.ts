@@ -1,19 +1,43 @@
 // Leak check (issue 2, "What it must show"): after exercising every path that mounts, spawns
 // conmon or leaves runtime state, and removing everything, nothing is left under the temporary
 // root: no mounts (/proc/self/mountinfo), no conmon naming the root, no container processes,
-// no runc state under the exec root. Named zz- so it runs last.
+// no runc state under the exec root, and no cgroup under the daemon's own --cgroup-parent in any
+// mounted hierarchy (v1 controllers, name=systemd, the cgroup2 one at /sys/fs/cgroup/unified).
+// Named zz- so it runs last.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startPierd, requires, engineRequirements, waitFor, mountsUnder, conmonsUnder, runcStateUnder, processesRootedUnder, type Engine } from './harness.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  startPierd, requires, engineRequirements, waitFor, mountsUnder, conmonsUnder, runcStateUnder, processesRootedUnder, cgroupsUnder, cgroupMounts, type Engine,
+} from './harness.js';
 
 describe('no leftovers', { skip: requires(...engineRequirements, 'pier-only') }, () => {
   let h: Engine | undefined;
   before(async () => { h = await startPierd(); });
   after(async () => { await h?.stop(); });
 
-  it('removing every container leaves no mounts, conmon, container processes or runc state', async () => {
+  it('removing every container leaves no mounts, conmon, container processes, runc state or cgroups', async () => {
     const e = h!;
     const n = (x: string) => e.name(x);
+    const parent = e.cgroupParent!;
+    // the containers' cgroups live under this daemon's own parent, in every hierarchy
+    const probe = n('lk-cg');
+    await e.ok(['run', '-d', '--name', probe, e.image, 'sleep', '1000']);
+    const id = await e.ok(['inspect', '-f', '{{.Id}}', probe]);
+    assert.match(await e.ok(['exec', probe, 'cat', '/proc/self/cgroup']), new RegExp(`^\\d+:memory:${parent}/${id}$`, 'm'));
+    const dirs = cgroupsUnder(parent);
+    for (const m of cgroupMounts()) assert.ok(dirs.includes(join(m, parent, id)), `${m}${parent}/${id} exists`);
+    await e.ok(['rm', '-f', probe]);
+    // a failed create (runc create fails inside the namespaces), build RUN containers
+    assert.equal((await e.docker(['run', '--rm', '-v', '/etc/hostname:/bin', e.image, 'true'])).code, 125);
+    const ctx = mkdtempSync(join(e.tmp, 'lk-ctx-'));
+    writeFileSync(join(ctx, 'Dockerfile'), `FROM ${e.image}\nRUN echo one > /one\nRUN false || true\n`);
+    const tag = `it-lk-build-${Date.now()}`;
+    await e.ok(['build', '--network', 'none', '-q', '-t', tag, ctx], { env: { DOCKER_BUILDKIT: '0' }, timeout: 120_000 });
+    writeFileSync(join(ctx, 'Dockerfile'), `FROM ${e.image}\nRUN exit 3\n`);
+    assert.notEqual((await e.docker(['build', '--network', 'none', '-q', ctx], { env: { DOCKER_BUILDKIT: '0' }, timeout: 120_000 })).code, 0);
+    await e.ok(['rmi', tag]);
     // foreground, --rm, failing start, tty
     await e.ok(['run', '--rm', e.image, 'true']);
     assert.equal((await e.docker(['run', '--rm', e.image, 'it-nosuchcmd'])).code, 127);
@@ -45,7 +69,8 @@ describe('no leftovers', { skip: requires(...engineRequirements, 'pier-only') },
 
     // while pierd still runs: nothing of the containers remains
     const root = e.tmp;
-    await waitFor(() => mountsUnder(root).length === 0 && conmonsUnder(root).length === 0 && processesRootedUnder(root).length === 0 && runcStateUnder(e.execRoot!).length === 0, {
+    await waitFor(() => mountsUnder(root).length === 0 && conmonsUnder(root).length === 0 && processesRootedUnder(root).length === 0 && runcStateUnder(e.execRoot!).length === 0
+      && cgroupsUnder(parent).length === 0, {
       timeout: 5000,
       message: () => `leftovers:\n  ${e.leaks().join('\n  ')}`,
     });
