@@ -77,7 +77,7 @@ describe('daemon-wide container defaults', { skip }, () => {
     assert.ok(existsSync(`/sys/fs/cgroup/unified/pier-dd-${process.pid}/${c.Id}`));
     // as in dockerd: the shm default is stored at create, ulimits and the parent are applied at start
     assert.equal(c.HostConfig.ShmSize, 16 << 20);
-    assert.equal(c.HostConfig.Ulimits, null);
+    assert.deepEqual(c.HostConfig.Ulimits, []); // what the CLI sent, as dockerd's inspect shows
     assert.equal(c.HostConfig.CgroupParent, '');
     assert.equal(c.HostConfig.CgroupnsMode, 'host');
   });
