@@ -88,3 +88,17 @@ test('USAGE documents every flag parseDaemonFlags() accepts', () => {
     assert.ok(USAGE.includes(f), f);
   }
 });
+
+test('parseDaemonFlags() takes dockerd\'s daemon-wide container defaults, only when given', () => {
+  const f = parseDaemonFlags(['--seccomp-profile', '/p.json', '--no-new-privileges', '--default-ulimit', 'nofile=1:2', '--default-ulimit=nproc=3',
+    '--default-ulimit', 'nofile=5:6', '--default-shm-size', '16m', '--cgroup-parent', '/cg', '--default-cgroupns-mode=private']);
+  assert.deepEqual([f.seccompProfile, f.noNewPrivileges, f.defaultUlimits, f.defaultShmSize, f.cgroupParent, f.defaultCgroupnsMode], [
+    '/p.json', true, [{ Name: 'nproc', Soft: 3, Hard: 3 }, { Name: 'nofile', Soft: 5, Hard: 6 }], 16 << 20, '/cg', 'private',
+  ]);
+  assert.equal(parseDaemonFlags(['--no-new-privileges=false']).noNewPrivileges, false);
+  rejects(['--default-ulimit', 'nofile=2:1'], 'invalid argument "nofile=2:1" for "--default-ulimit" flag: ulimit soft limit must be less than or equal to hard limit: 2 > 1');
+  rejects(['--default-shm-size', 'x'], 'invalid argument "x" for "--default-shm-size" flag: invalid size: \'x\'');
+  rejects(['--default-cgroupns-mode', 'x'], 'default cgroup namespace mode (x) is invalid; use "host" or "private"');
+  rejects(['--no-new-privileges=maybe'], 'invalid argument "maybe" for "--no-new-privileges" flag: strconv.ParseBool: parsing "maybe": invalid syntax');
+  assert.ok(USAGE.includes('--seccomp-profile') && USAGE.includes('--default-ulimit') && USAGE.includes('--cgroup-parent'));
+});

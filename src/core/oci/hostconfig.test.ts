@@ -4,13 +4,13 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSpec, defaultSpec, withPrivileged, DEFAULT_CAPABILITIES } from './spec.js';
-import { adaptResources, cgroupPathFor, ociResources, parseCpuset, parseDeviceCgroupRule, withDevices, withShmSize, withUlimits } from './resources.js';
+import { adaptResources, cgroupPathFor, mergeUlimits, ociResources, parseCpuset, parseDeviceCgroupRule, parseUlimit, withDevices, withShmSize, withUlimits } from './resources.js';
 import {
   ALL_CAPABILITIES, capabilitiesFor, normalizeCaps, parseSecurityOpts, tmpfsOptions, validateSysctls, withInit, withSeccomp, withSysctls, withTmpfs,
 } from './security.js';
 import { renderSeccomp } from './seccomp.js';
 import { DEFAULT_SECCOMP_PROFILE } from './seccomp-default.js';
-import { adaptHostConfig, hostConfigOpts } from './hostconfig.js';
+import { adaptHostConfig, DOCKER_DEFAULTS, hostConfigOpts } from './hostconfig.js';
 import type { HostFacts, HostSpecInputs } from './host.js';
 
 const FACTS: HostFacts = {
@@ -69,6 +69,60 @@ test('cpuset, device cgroup rules, cgroup parent', () => {
   assert.throws(() => parseDeviceCgroupRule('x'), { message: "invalid device cgroup format 'x'" });
   assert.equal(cgroupPathFor({}, 'abc'), '/pier/abc');
   assert.equal(cgroupPathFor({ CgroupParent: 'mine/' }, 'abc'), '/mine/abc');
+  assert.equal(cgroupPathFor({}, 'abc', '/daemon'), '/daemon/abc');
+  assert.equal(cgroupPathFor({ CgroupParent: '/own' }, 'abc', '/daemon'), '/own/abc');
+});
+
+test('parseUlimit (dockerd --default-ulimit): go-units\' forms and words; mergeUlimits keeps the container\'s', () => {
+  assert.deepEqual(parseUlimit('nofile=1024:2048'), { Name: 'nofile', Soft: 1024, Hard: 2048 });
+  assert.deepEqual(parseUlimit('nproc=512'), { Name: 'nproc', Soft: 512, Hard: 512 });
+  assert.deepEqual(parseUlimit('core=-1:-1'), { Name: 'core', Soft: -1, Hard: -1 });
+  assert.throws(() => parseUlimit('nofile'), { message: 'invalid ulimit argument: nofile' });
+  assert.throws(() => parseUlimit('nofiles=1'), { message: 'invalid ulimit type: nofiles' });
+  assert.throws(() => parseUlimit('nofile=x'), { message: 'strconv.ParseInt: parsing "x": invalid syntax' });
+  assert.throws(() => parseUlimit('nofile=1:2:3'), { message: 'too many limit value arguments - 1:2:3, can only have up to two, `soft[:hard]`' });
+  assert.throws(() => parseUlimit('nofile=3:2'), { message: 'ulimit soft limit must be less than or equal to hard limit: 3 > 2' });
+  const d = [{ Name: 'nofile', Soft: 1, Hard: 2 }, { Name: 'nproc', Soft: 3, Hard: 4 }];
+  assert.deepEqual(mergeUlimits([{ Name: 'nofile', Soft: 5, Hard: 6 }], d), [{ Name: 'nofile', Soft: 5, Hard: 6 }, { Name: 'nproc', Soft: 3, Hard: 4 }]);
+  assert.deepEqual(mergeUlimits(null, d), d);
+});
+
+test('daemon defaults: profile, no-new-privileges, ulimits, shm, cgroup parent and cgroupns; the container\'s options win', () => {
+  const defaults = {
+    ...DOCKER_DEFAULTS, seccompProfile: 'unconfined', noNewPrivileges: true, ulimits: [{ Name: 'nproc', Soft: 10, Hard: 20 }], shmSize: 1 << 20,
+    cgroupParent: '/d', cgroupnsMode: 'private' as const,
+  };
+  const hc: Record<string, unknown> = {};
+  adaptHostConfig(hc, FACTS, defaults);
+  assert.equal(hc.ShmSize, 1 << 20);
+  assert.equal(hc.CgroupnsMode, 'private');
+  const s = buildSpec(...hostConfigOpts(ID, hc, INPUTS, defaults));
+  assert.equal(s.linux.seccomp, undefined);
+  assert.equal(s.process.noNewPrivileges, true);
+  assert.deepEqual(s.process.rlimits, [{ type: 'RLIMIT_NPROC', hard: 20, soft: 10 }]);
+  assert.equal(s.linux.cgroupsPath, `/d/${ID}`);
+  assert.ok(s.linux.namespaces.some((n) => n.type === 'cgroup'));
+  const own: Record<string, unknown> = { SecurityOpt: ['seccomp=builtin', 'no-new-privileges=false'], Ulimits: [{ Name: 'nproc', Soft: 1, Hard: 2 }], ShmSize: 2 << 20, CgroupnsMode: 'host' };
+  adaptHostConfig(own, FACTS, defaults);
+  const t = buildSpec(...hostConfigOpts(ID, own, INPUTS, defaults));
+  assert.equal((t.linux.seccomp as { defaultAction: string }).defaultAction, 'SCMP_ACT_ERRNO');
+  assert.equal(t.process.noNewPrivileges, false);
+  assert.deepEqual(t.process.rlimits, [{ type: 'RLIMIT_NPROC', hard: 2, soft: 1 }]);
+  assert.equal(own.ShmSize, 2 << 20);
+  assert.ok(!t.linux.namespaces.some((n) => n.type === 'cgroup'));
+  // a profile file's JSON is decoded when the container starts, as in dockerd
+  assert.throws(() => buildSpec(...hostConfigOpts(ID, {}, INPUTS, { ...DOCKER_DEFAULTS, seccompProfile: '{nope' })), /Decoding seccomp profile failed/);
+  // cgroupns: host on v1 unless configured; a privileged container keeps the host's on v1; invalid modes refused
+  const v1: Record<string, unknown> = {};
+  adaptHostConfig(v1, FACTS);
+  assert.equal(v1.CgroupnsMode, 'host');
+  const v2: Record<string, unknown> = {};
+  adaptHostConfig(v2, { ...FACTS, cgroup2: true });
+  assert.equal(v2.CgroupnsMode, 'private');
+  const priv: Record<string, unknown> = { Privileged: true };
+  adaptHostConfig(priv, FACTS, defaults);
+  assert.equal(priv.CgroupnsMode, 'host');
+  assert.throws(() => adaptHostConfig({ CgroupnsMode: 'shared' }, FACTS), { message: 'invalid cgroup namespace mode: shared' });
 });
 
 test('devices, ulimits, shm size', () => {
