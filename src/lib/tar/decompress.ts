@@ -69,7 +69,7 @@ export async function* maybeDecompress(source: TarSource): AsyncGenerator<Buffer
       return;
     }
     const input = Readable.from(all(), { objectMode: false });
-    const gunzip = createGunzip();
+    const gunzip = createGunzip({ chunkSize: 1 << 20 });
     input.on('error', (e) => gunzip.destroy(e));
     input.pipe(gunzip);
     try {
