@@ -12,6 +12,7 @@ import { once } from 'node:events';
 import type { ContentStore } from '../../core/ports/index.js';
 import { invalidArgument } from '../../lib/errdefs.js';
 import { writeFileAtomic } from '../../lib/fs/index.js';
+import { BackgroundHash } from '../../lib/hashing/index.js';
 
 export class FsContentStore implements ContentStore {
   private constructor(private readonly root: string) {}
@@ -36,7 +37,7 @@ export class FsContentStore implements ContentStore {
   async ingest(data: AsyncIterable<Buffer>, expected: { digest?: string; size?: number } = {}): Promise<{ digest: string; size: number }> {
     const tmp = join(this.root, 'ingest', randomBytes(8).toString('hex'));
     const out = createWriteStream(tmp, { mode: 0o600 });
-    const hash = createHash('sha256');
+    const hash = new BackgroundHash();
     let size = 0;
     try {
       for await (const chunk of data) {
@@ -47,12 +48,13 @@ export class FsContentStore implements ContentStore {
       }
       out.end();
       await once(out, 'finish');
-      const digest = 'sha256:' + hash.digest('hex');
+      const digest = 'sha256:' + (await hash.digest());
       if (expected.digest && expected.digest !== digest) throw invalidArgument(`digest mismatch: expected ${expected.digest}, got ${digest}`);
       if (expected.size !== undefined && expected.size !== size) throw invalidArgument(`size mismatch: expected ${expected.size}, got ${size}`);
       await rename(tmp, this.path(digest));
       return { digest, size };
     } catch (e) {
+      hash.dispose();
       out.destroy();
       await rm(tmp, { force: true });
       throw e;

@@ -1,0 +1,1 @@
+export { BackgroundHash } from './background-hash.js';
