@@ -14,11 +14,20 @@ function rejects(argv: string[], message: string): void {
 test('parseDaemonFlags() uses the documented defaults', () => {
   assert.deepEqual(parseDaemonFlags([]), {
     root: '/var/lib/pier', execRoot: '/run/pier', hosts: ['unix:///run/pier/pier.sock'], storageDriver: 'overlay2', logLevel: 'info',
-    configFile: '/etc/pier/daemon.json', insecureRegistries: [], registryCertsDir: '/etc/pier/certs.d', maxConcurrentDownloads: 3, help: false, version: false,
+    configFile: '/etc/pier/daemon.json', insecureRegistries: [], registryCertsDir: '/etc/pier/certs.d', registryMirrors: [], maxConcurrentDownloads: 3, help: false, version: false,
     bridge: 'pier0', bip: '10.213.0.1/24', addressPool: { base: '10.214.0.0/16', size: 24 }, mtu: 1500, ipForward: false,
   });
   assert.deepEqual(parseDaemonFlags(['--insecure-registry', 'r.example:5000', '--insecure-registry=10.0.0.0/8']).insecureRegistries, ['r.example:5000', '10.0.0.0/8']);
   assert.equal(parseDaemonFlags(['--max-concurrent-downloads', '6']).maxConcurrentDownloads, 6);
+});
+
+test('parseDaemonFlags() takes --registry-mirror URLs, normalised with one trailing slash, and refuses what dockerd refuses', () => {
+  assert.deepEqual(parseDaemonFlags(['--registry-mirror', 'https://m.example', '--registry-mirror=http://127.0.0.1:5000//']).registryMirrors,
+    ['https://m.example/', 'http://127.0.0.1:5000/']);
+  rejects(['--registry-mirror', 'ftp://m.example'], 'invalid mirror: unsupported scheme "ftp" in "ftp://m.example"');
+  rejects(['--registry-mirror', 'm.example'], 'invalid mirror: unsupported scheme "" in "m.example"');
+  rejects(['--registry-mirror', 'https://m.example/?x=1'], 'invalid mirror: query or fragment at end of the URI "https://m.example/?x=1"');
+  rejects(['--registry-mirror', 'https://u:p@m.example'], 'invalid mirror: username/password not allowed in URI "https://u:p@m.example"');
 });
 
 test('parseDaemonFlags() takes the network flags (issue 6)', () => {

@@ -17,6 +17,8 @@ export interface DaemonFlags {
   insecureRegistries: string[];
   /** Per-registry CA and client certificates: <dir>/<host[:port]>/{ca.crt,client.cert,client.key}. */
   registryCertsDir: string;
+  /** Docker Hub mirrors (`--registry-mirror`), normalised to `scheme://host[:port]/`; tried in order before docker.io. */
+  registryMirrors: string[];
   maxConcurrentDownloads: number;
   /** Default bridge device (`none`: the default network has no interface but lo). */
   bridge: string;
@@ -67,13 +69,14 @@ Options:
   -p, --pidfile string          Path to use for daemon PID file (default "<exec-root>/pierd.pid")
   -s, --storage-driver string   Storage driver to use ("overlay2"|"vfs") (default "overlay2")
       --registry-certs-dir string  Per-registry CA and client certificates (default "/etc/pier/certs.d")
+      --registry-mirror list    Preferred Docker registry mirror
       --root string             Root directory of persistent pier state (default "/var/lib/pier")
       --seccomp-profile string  Path to seccomp profile, or "unconfined" or "builtin" (default "builtin")
   -v, --version                 Print version information and quit
 `;
 
 export function parseDaemonFlags(argv: string[]): DaemonFlags {
-  const f: DaemonFlags = { bridge: 'pier0', bip: '10.213.0.1/24', addressPool: { base: '10.214.0.0/16', size: 24 }, mtu: 1500, ipForward: false, root: '/var/lib/pier', execRoot: '/run/pier', hosts: [], storageDriver: 'overlay2', logLevel: 'info', configFile: '/etc/pier/daemon.json', insecureRegistries: [], registryCertsDir: '/etc/pier/certs.d', maxConcurrentDownloads: 3, help: false, version: false };
+  const f: DaemonFlags = { bridge: 'pier0', bip: '10.213.0.1/24', addressPool: { base: '10.214.0.0/16', size: 24 }, mtu: 1500, ipForward: false, root: '/var/lib/pier', execRoot: '/run/pier', hosts: [], storageDriver: 'overlay2', logLevel: 'info', configFile: '/etc/pier/daemon.json', insecureRegistries: [], registryCertsDir: '/etc/pier/certs.d', registryMirrors: [], maxConcurrentDownloads: 3, help: false, version: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const eq = a.indexOf('=');
@@ -121,6 +124,7 @@ export function parseDaemonFlags(argv: string[]): DaemonFlags {
       case '--config-file': f.configFile = value(); break;
       case '--insecure-registry': f.insecureRegistries.push(value()); break;
       case '--registry-certs-dir': f.registryCertsDir = value(); break;
+      case '--registry-mirror': f.registryMirrors.push(normalizeMirror(value())); break;
       case '--max-concurrent-downloads': {
         const n = Number(value());
         if (!Number.isInteger(n) || n < 1) throw invalidArgument('invalid max concurrent downloads: must be a positive integer');
@@ -173,4 +177,19 @@ function boolFlag(a: string, eq: number, name: string): boolean {
 export function cgroupnsMode(v: string): 'host' | 'private' {
   if (v !== 'host' && v !== 'private') throw invalidArgument(`default cgroup namespace mode (${v}) is invalid; use "host" or "private"`);
   return v;
+}
+
+/**
+ * A registry mirror as dockerd accepts it: an http or https URL without credentials, query
+ * or fragment; returned with one trailing slash (`https://mirror.example/`), which is how
+ * `docker info` lists it.
+ */
+export function normalizeMirror(v: string): string {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(v)) throw invalidArgument(`invalid mirror: unsupported scheme "" in "${v}"`);
+  let u: URL;
+  try { u = new URL(v); } catch { throw invalidArgument(`invalid mirror: "${v}" is not a valid URI`); }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw invalidArgument(`invalid mirror: unsupported scheme "${u.protocol.replace(/:$/, '')}" in "${v}"`);
+  if (u.search || u.hash) throw invalidArgument(`invalid mirror: query or fragment at end of the URI "${v}"`);
+  if (u.username || u.password) throw invalidArgument(`invalid mirror: username/password not allowed in URI "${v}"`);
+  return v.replace(/\/+$/, '') + '/';
 }

@@ -34,7 +34,7 @@ import type { RuntimeConfig } from '../core/ports/index.js';
 import { errnoCode } from '../lib/errdefs.js';
 import { extractTar, maybeDecompress, readTar } from '../lib/tar/index.js';
 import { ContainerService, EventBus, ExecService, HealthMonitor, ImageArchiveService, ImageHousekeeping, ImageService, RestartManager } from '../services/index.js';
-import { parseDaemonFlags, USAGE } from './flags.js';
+import { normalizeMirror, parseDaemonFlags, USAGE } from './flags.js';
 import { Router } from './http/index.js';
 import { createApiServer, type Logger } from './http/index.js';
 import { containerFileRoutes } from './routes/index.js';
@@ -56,6 +56,7 @@ interface DaemonConfigFile extends DefaultsFileConfig {
   runtimes?: Record<string, { path: string; runtimeArgs?: string[] }>;
   'default-runtime'?: string;
   'log-level'?: string;
+  'registry-mirrors'?: string[];
 }
 
 function findBinary(name: string): string {
@@ -99,6 +100,12 @@ async function main(): Promise<void> {
     fileConfig = JSON.parse(await readFile(flags.configFile, 'utf8')) as DaemonConfigFile;
   } catch (e) {
     if (errnoCode(e) !== 'ENOENT') throw new Error(`unable to configure the pier daemon with file ${flags.configFile}: ${(e as Error).message}`);
+  }
+  if (fileConfig['registry-mirrors'] !== undefined) {
+    if (flags.registryMirrors.length) {
+      throw new Error(`unable to configure the pier daemon with file ${flags.configFile}: the following directives are specified both as a flag and in the configuration file: registry-mirrors: (from flag: [${flags.registryMirrors.join(' ')}], from file: [${fileConfig['registry-mirrors'].join(' ')}])`);
+    }
+    flags.registryMirrors = fileConfig['registry-mirrors'].map(normalizeMirror);
   }
   const minLevel = levels[(fileConfig['log-level'] as keyof typeof levels) ?? flags.logLevel] ?? levels[flags.logLevel];
   const log: Logger = (level, msg) => {
@@ -213,7 +220,7 @@ async function main(): Promise<void> {
     securityOptions, warnings: infoWarnings,
     containers, images, events, root: flags.root, id: engineId, driver,
     runtimes: Object.fromEntries([...runtimes].map(([n, r]) => [n, { path: r.path, ...(r.args.length > 2 ? { runtimeArgs: r.args.slice(2) } : {}) }])),
-    defaultRuntime, osName, startedAt: Date.now(),
+    defaultRuntime, osName, startedAt: Date.now(), registryMirrors: flags.registryMirrors,
   });
   containerRoutes(router, {
     containers, images, driver, upperDir: (id) => snapshotter.upperDir(id), containerDir: (id) => containerStore.dir(id),
@@ -236,7 +243,7 @@ async function main(): Promise<void> {
     sizeRw: (c) => dirSize(snapshotter.upperDir(c.id)),
     volumes,
   });
-  const remote = new HttpRegistryRemote({ insecure: flags.insecureRegistries, certsDir: flags.registryCertsDir, userAgent: `pier/${ENGINE_VERSION}` });
+  const remote = new HttpRegistryRemote({ insecure: flags.insecureRegistries, certsDir: flags.registryCertsDir, mirrors: flags.registryMirrors, userAgent: `pier/${ENGINE_VERSION}` });
   const digests = new JsonBlobDigestMap(join(flags.root, 'registry', 'digests.json'));
   const readBlob = (digest: string): AsyncIterable<Buffer> => createReadStream(content.path(digest)) as AsyncIterable<Buffer>;
   const { pull } = registryRoutes(router, {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { startPierd, requires, engineRequirements, repoRoot, waitFor, sleep, type Engine } from './harness.js';
 
-const P = { pier: 5100, dreg: 5101, dregAuth: 5102, tls: 5103, tokenSrv: 5104, tokenReg: 5105, fault: 5106, refPush: 5107 };
+const P = { pier: 5100, dreg: 5101, dregAuth: 5102, tls: 5103, tokenSrv: 5104, tokenReg: 5105, fault: 5106, refPush: 5107, deadMirror: 5108 };
 const REF_DOCKER = 'unix:///run/ref-docker/docker.sock';
 
 interface Proc { proc: ChildProcess; log: () => string; stop: () => Promise<void> }
@@ -140,6 +140,33 @@ describe('registries', { skip: requires(...engineRequirements) || requires('pier
     assert.match(r.stderr, /Unable to find image/);
     assert.match(r.stdout, /ran/);
     await h.ok(['rmi', `127.0.0.1:${P.pier}/runme:1`]);
+  });
+
+  it('pulls Docker Hub images from registry mirrors (daemon.json registry-mirrors), falling back past a dead mirror; docker info lists them', async () => {
+    // Docker Hub is not reachable here: the pull can only succeed through the mirror.
+    await h.ok(['tag', h.image, `127.0.0.1:${P.pier}/library/busybox:latest`]);
+    await h.ok(['push', `127.0.0.1:${P.pier}/library/busybox:latest`], { timeout: 60_000 });
+    await h.ok(['rmi', `127.0.0.1:${P.pier}/library/busybox:latest`]);
+    const conf = join(tmp, 'mirrors.json');
+    writeFileSync(conf, JSON.stringify({ 'registry-mirrors': [`http://127.0.0.1:${P.deadMirror}`, `http://127.0.0.1:${P.pier}/`] }));
+    const m = await startPierd({ args: ['--config-file', conf] });
+    try {
+      const info = await m.ok(['info']);
+      assert.match(info, new RegExp(` Registry Mirrors:\n  http://127\.0\.0\.1:${P.deadMirror}/\n  http://127\.0\.0\.1:${P.pier}/\n`));
+      assert.equal(await m.ok(['info', '--format', '{{json .RegistryConfig.Mirrors}}']), JSON.stringify([`http://127.0.0.1:${P.deadMirror}/`, `http://127.0.0.1:${P.pier}/`]));
+      await m.ok(['rmi', 'busybox']);
+      const out = await m.ok(['pull', 'busybox'], { timeout: 60_000 });
+      assert.match(out, /latest: Pulling from library\/busybox/);
+      assert.match(out, /Status: Downloaded newer image for busybox:latest/);
+      assert.match(await m.ok(['image', 'inspect', '--format', '{{json .RepoDigests}}', 'busybox']), /"busybox@sha256:[0-9a-f]{64}"/);
+      assert.equal(await m.ok(['run', '--rm', '--network', 'none', 'busybox', 'echo', 'from the mirror']), 'from the mirror');
+      // an image no mirror has ends with Docker Hub's own error, not a mirror's
+      const miss = await m.docker(['pull', 'busybox:not-on-any-mirror']);
+      assert.notEqual(miss.code, 0);
+      assert.match(miss.stderr, /registry-1\.docker\.io|docker\.io/);
+    } finally {
+      await m.stop();
+    }
   });
 
   describe('Debian docker-registry', { skip: existsSync('/usr/bin/docker-registry') ? false : 'docker-registry is not installed (scripts/install-deps.sh --test)' }, () => {

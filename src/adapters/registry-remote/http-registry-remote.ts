@@ -35,6 +35,8 @@ export interface HttpRegistryRemoteOptions {
   /** certs.d root: `<dir>/<host[:port]>/ca.crt`, `*.cert` + `*.key` */
   certsDir?: string;
   userAgent?: string;
+  /** Docker Hub mirrors (`http[s]://host[:port]/`), tried in order for pulls of docker.io images. */
+  mirrors?: string[];
   /** Retries of one blob download before giving up (default 5). */
   retries?: number;
   retryDelayMs?: number;
@@ -77,6 +79,9 @@ function hostOnly(domain: string): string {
   const i = domain.lastIndexOf(':');
   return i > 0 && domain.indexOf(':') === i ? domain.slice(0, i) : domain;
 }
+
+/** Prefix of the endpoint keys of registry mirrors (`mirror:https://m.example/`). */
+const MIRROR = 'mirror:';
 
 /** Size of the pieces openBlob hands out. */
 const YIELD_BYTES = 1 << 20;
@@ -123,12 +128,24 @@ export class HttpRegistryRemote implements RegistryRemote {
   }
 
   private async probe(domain: string): Promise<Endpoint> {
+    const candidates: Endpoint[] = [];
+    if (domain.startsWith(MIRROR)) {
+      // A mirror is reached the way its URL says; https verifies unless the host is insecure.
+      const u = new URL(domain.slice(MIRROR.length));
+      const base = `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, '')}`;
+      if (u.protocol === 'http:') candidates.push({ base });
+      else candidates.push({ base, tls: this.tlsFor(u.host) ?? (this.isInsecure(u.host) ? { rejectUnauthorized: false } : {}) });
+      return this.probeCandidates(candidates);
+    }
     const host = domain === 'docker.io' ? 'registry-1.docker.io' : domain;
     const tls = this.tlsFor(domain);
-    const candidates: Endpoint[] = [];
     if (tls) candidates.push({ base: `https://${host}`, tls });
     else if (this.isInsecure(domain)) candidates.push({ base: `https://${host}`, tls: { rejectUnauthorized: false } }, { base: `http://${host}` });
     else candidates.push({ base: `https://${host}`, tls: {} });
+    return this.probeCandidates(candidates);
+  }
+
+  private async probeCandidates(candidates: Endpoint[]): Promise<Endpoint> {
     let lastErr: unknown;
     for (const ep of candidates) {
       try {
@@ -245,8 +262,29 @@ export class HttpRegistryRemote implements RegistryRemote {
     return `repository:${repo.path}:${actions}`;
   }
 
+  /**
+   * Where a pull looks: for docker.io images the mirrors first (the same repository path,
+   * `library/busybox`, on each), then Docker Hub itself; any other registry alone.
+   */
+  private pullSources(repo: RegistryRepo): RegistryRepo[] {
+    if (repo.domain !== 'docker.io' || !this.o.mirrors?.length) return [repo];
+    return [...this.o.mirrors.map((m) => ({ ...repo, domain: MIRROR + m })), repo];
+  }
+
   async getManifest(repo: RegistryRepo, reference: string): Promise<RemoteManifest> {
-    const { res, url } = await this.call(repo, [this.repoScope(repo, 'pull')], 'GET', `/v2/${repo.path}/manifests/${reference}`, { headers: { Accept: MANIFEST_TYPES.join(', ') } });
+    const sources = this.pullSources(repo);
+    for (const mirror of sources.slice(0, -1)) {
+      try {
+        return await this.getManifestFrom(mirror, reference, repo);
+      } catch {
+        // a mirror that fails or lacks the image: the next one, then the registry itself
+      }
+    }
+    return this.getManifestFrom(sources[sources.length - 1]!, reference, repo);
+  }
+
+  private async getManifestFrom(from: RegistryRepo, reference: string, repo: RegistryRepo): Promise<RemoteManifest> {
+    const { res, url } = await this.call(from, [this.repoScope(repo, 'pull')], 'GET', `/v2/${repo.path}/manifests/${reference}`, { headers: { Accept: MANIFEST_TYPES.join(', ') } });
     const body = await readAll(res);
     const shown = `${repo.domain}/${repo.path}${reference.startsWith('sha256:') ? '@' : ':'}${reference}`;
     if (res.statusCode === 401) throw this.authError('GET', url, repo, res, body);
@@ -283,10 +321,12 @@ export class HttpRegistryRemote implements RegistryRemote {
       return out;
     };
     const retries = this.o.retries ?? 5;
+    const sources = this.pullSources(repo);
+    let from = 0;
     try {
       for (;;) {
         try {
-          const { res, url } = await this.call(repo, [this.repoScope(repo, 'pull')], 'GET', `/v2/${repo.path}/blobs/${digest}`, { headers: got > 0 ? { Range: `bytes=${got}-` } : {} });
+          const { res, url } = await this.call(sources[from]!, [this.repoScope(repo, 'pull')], 'GET', `/v2/${repo.path}/blobs/${digest}`, { headers: got > 0 ? { Range: `bytes=${got}-` } : {} });
           if (res.statusCode === 401) throw this.authError('GET', url, repo, res, await readAll(res));
           if (res.statusCode === 404) { await readAll(res); throw notFound(`blob ${digest} not found in ${repo.domain}/${repo.path}`); }
           if (res.statusCode !== 200 && res.statusCode !== 206) {
@@ -312,6 +352,8 @@ export class HttpRegistryRemote implements RegistryRemote {
           if (opts.size !== undefined && got < opts.size) throw new EngineError('unavailable', `unexpected EOF after ${got} of ${opts.size} bytes of ${digest}`);
           break;
         } catch (e) {
+          // A mirror that fails before the first byte: the next source. After that, resume here.
+          if (got === 0 && from < sources.length - 1) { from++; continue; }
           if (!isRetryable(e) || ++failures > retries) throw e;
           await sleep((this.o.retryDelayMs ?? 200) * 2 ** (failures - 1));
         }

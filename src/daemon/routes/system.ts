@@ -21,6 +21,7 @@ export interface SystemRoutesDeps {
   /** `name=seccomp,profile=…` and the others dockerd lists. */
   securityOptions: string[];
   warnings: string[];
+  registryMirrors?: string[];
 }
 
 export function systemRoutes(r: Router, d: SystemRoutesDeps): void {
@@ -72,7 +73,7 @@ export function systemRoutes(r: Router, d: SystemRoutesDeps): void {
       CgroupDriver: 'cgroupfs', CgroupVersion: '1', NEventsListener: d.events.listenerCount, KernelVersion: release(),
       OperatingSystem: d.osName, OSVersion: '', OSType: osType().toLowerCase(), Architecture: arch,
       IndexServerAddress: 'https://index.docker.io/v1/',
-      RegistryConfig: { AllowNondistributableArtifactsCIDRs: [], AllowNondistributableArtifactsHostnames: [], InsecureRegistryCIDRs: ['127.0.0.0/8'], IndexConfigs: {}, Mirrors: [] },
+      RegistryConfig: { AllowNondistributableArtifactsCIDRs: [], AllowNondistributableArtifactsHostnames: [], InsecureRegistryCIDRs: ['127.0.0.0/8'], IndexConfigs: { 'docker.io': { Name: 'docker.io', Mirrors: d.registryMirrors ?? [], Secure: true, Official: true } }, Mirrors: d.registryMirrors ?? [] },
       NCPU: cpus().length, MemTotal: totalmem(), GenericResources: null, DockerRootDir: d.root, HttpProxy: '', HttpsProxy: '', NoProxy: '',
       Name: hostname(), Labels: [], ExperimentalBuild: false, ServerVersion: ENGINE_VERSION,
       Runtimes: d.runtimes, DefaultRuntime: d.defaultRuntime,

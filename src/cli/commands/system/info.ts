@@ -65,10 +65,14 @@ export function formatServerInfo(i: Info): string {
   add('Docker Root Dir', i['DockerRootDir']);
   add('Debug Mode', i['Debug']);
   add('Experimental', i['ExperimentalBuild']);
-  const reg = i['RegistryConfig'] as { InsecureRegistryCIDRs?: string[] } | undefined;
+  const reg = i['RegistryConfig'] as { InsecureRegistryCIDRs?: string[]; Mirrors?: string[] } | undefined;
   if (reg?.InsecureRegistryCIDRs?.length) {
     lines.push(' Insecure Registries:');
     for (const c of reg.InsecureRegistryCIDRs) lines.push(`  ${c}`);
+  }
+  if (reg?.Mirrors?.length) {
+    lines.push(' Registry Mirrors:');
+    for (const m of reg.Mirrors) lines.push(`  ${m}`);
   }
   add('Live Restore Enabled', i['LiveRestoreEnabled']);
   return `${lines.join('\n')}\n`;
