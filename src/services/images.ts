@@ -117,17 +117,25 @@ export class ImageService {
    * Adds one layer: the (possibly compressed) tar is stored uncompressed in the content
    * store (its digest is the diff ID, checked against `expectedDiffId` when given) and
    * unpacked once on top of `parentChain`. Idempotent: a layer already unpacked is reused.
+   * `onUnpacked` (single-pass path only) hears how far the unpack is, in bytes of `tar` as
+   * given: for a compressed stream, its bytes read so far scaled by the share of their
+   * uncompressed output already unpacked (docker pull's Extracting counts).
    */
-  async addLayer(tar: AsyncIterable<Buffer>, parentChain: string | undefined, expectedDiffId?: string): Promise<{ diffId: string; chainId: string; size: number }> {
+  async addLayer(tar: AsyncIterable<Buffer>, parentChain: string | undefined, expectedDiffId?: string, onUnpacked?: (inputBytes: number) => void): Promise<{ diffId: string; chainId: string; size: number }> {
     if (expectedDiffId) {
       // The diff ID is known (pull, load): one pass over the data feeds both the verified
       // blob write and the unpack. A digest mismatch removes the layer it unpacked.
       const chainId = parentChain === undefined ? expectedDiffId : sha256(`${parentChain} ${expectedDiffId}`);
       if (!(await this.d.content.has(expectedDiffId)) && !(await this.d.snapshotter.hasLayer(chainId))) {
-        const [toBlob, toLayer] = tee(this.d.decompress(tar));
+        let read = 0, produced = 0, unpacked = 0;
+        const plain = this.d.decompress(onUnpacked ? counted(tar, (n) => { read += n; }) : tar);
+        const [toBlob, toLayer] = tee(onUnpacked ? counted(plain, (n) => { produced += n; }) : plain);
         const results = await Promise.allSettled([
           this.d.content.ingest(toBlob, { digest: expectedDiffId }),
-          this.d.snapshotter.applyLayer(chainId, parentChain, toLayer),
+          this.d.snapshotter.applyLayer(chainId, parentChain, !onUnpacked ? toLayer : counted(toLayer, (n) => {
+            unpacked += n;
+            onUnpacked(produced > 0 ? Math.round((read * unpacked) / produced) : 0);
+          }, true)),
         ]);
         const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
         if (failures.length) {
@@ -312,5 +320,14 @@ export function hostArch(): string {
     case 'arm': return 'arm';
     case 'ia32': return '386';
     default: return process.arch;
+  }
+}
+
+/** Passes a stream through, telling `add` each chunk's size as it is handed out, or (`afterUse`) once the reader asks for the next one. */
+async function* counted(src: AsyncIterable<Buffer>, add: (n: number) => void, afterUse = false): AsyncGenerator<Buffer> {
+  for await (const c of src) {
+    if (!afterUse) add(c.length);
+    yield c;
+    if (afterUse) add(c.length);
   }
 }

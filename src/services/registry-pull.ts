@@ -155,16 +155,33 @@ export class RegistryPuller {
           if (now - last >= 100 || n === total) { last = now; progress({ status: 'Downloading', progressDetail: { current: n, total }, id }); }
         },
       });
+      // The layer unpacks while it downloads; once the download is complete, Extracting shows
+      // how much of it is unpacked, in compressed bytes like Docker, until it all is.
       let complete = false;
+      let unpacked = 0;
+      let shown = -1;
+      let lastShown = 0;
+      const extracting = (force: boolean): void => {
+        const now = Date.now();
+        if (unpacked === shown || (!force && now - lastShown < 100)) return;
+        shown = unpacked;
+        lastShown = now;
+        progress({ status: 'Extracting', progressDetail: { current: unpacked, total }, id });
+      };
       const announced = (async function* () {
         yield* body;
         complete = true;
         progress({ status: 'Verifying Checksum', progressDetail: {}, id });
         progress({ status: 'Download complete', progressDetail: {}, id });
-        progress({ status: 'Extracting', progressDetail: { current: total, total }, id });
+        extracting(true);
       })();
       try {
-        await this.d.images.addLayer(announced, parent, diffId);
+        await this.d.images.addLayer(announced, parent, diffId, (n) => {
+          unpacked = Math.min(n, total);
+          if (complete) extracting(false);
+        });
+        unpacked = total;
+        extracting(true);
       } catch (e) {
         if (e instanceof EngineError && /digest mismatch/.test(e.message)) throw invalidArgument(`filesystem layer verification failed for digest ${desc.digest}`);
         // A gzip or tar error before the end of the stream may be a corrupted download: fetch the

@@ -132,6 +132,21 @@ describe('registries', { skip: requires(...engineRequirements) || requires('pier
     await h.ok(['rmi', ref]);
   });
 
+  it('docker pull in a terminal shows Downloading and Extracting bars with byte counts, ending at the layer size', { skip: requires('script') }, async () => {
+    const ref = `127.0.0.1:${P.pier}/big:1`;
+    const r = await h.dockerTty(['pull', ref], { size: [50, 200], timeout: 60_000 });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const bar = (status: string): RegExp => new RegExp(`${status} \\[=*>? *\\] +([\\d.]+[kM]?B)/([\\d.]+[kM]?B)`, 'g');
+    const down = [...r.stdout.matchAll(bar('Downloading'))];
+    const ext = [...r.stdout.matchAll(bar('Extracting'))];
+    assert.ok(down.length > 0 && ext.length > 0, r.stdout);
+    const last = ext[ext.length - 1]!;
+    assert.equal(last[1], last[2], `the last Extracting bar is full: ${last[0]}`);
+    assert.equal(last[2], down[0]![2], 'Extracting counts compressed bytes, like Downloading');
+    assert.ok(r.stdout.lastIndexOf('Extracting') < r.stdout.lastIndexOf('Pull complete'), r.stdout);
+    await h.ok(['rmi', ref]);
+  });
+
   it('docker run of a missing image pulls it', async () => {
     await pierPush(`127.0.0.1:${P.pier}/runme:1`);
     await h.ok(['rmi', `127.0.0.1:${P.pier}/runme:1`]);
