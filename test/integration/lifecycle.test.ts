@@ -7,7 +7,9 @@ import { startPierd, requires, engineRequirements, inspect, fmt, waitFor, sleep,
 const HEX64 = /^[0-9a-f]{64}$/;
 
 /** A shell loop that waits for /tmp/go to appear (created later with exec). */
-const untilGo = 'while [ ! -f /tmp/go ]; do sleep 0.05; done';
+// The short sleep after the file appears lets the `exec touch` that made it finish first: once
+// PID 1 exits the kernel kills what is left in the container (exit 137 for the exec).
+const untilGo = 'while [ ! -f /tmp/go ]; do sleep 0.05; done; sleep 0.1';
 
 describe('container lifecycle', { skip: requires(...engineRequirements) }, () => {
   let h: Engine;

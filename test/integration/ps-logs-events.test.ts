@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import { startPierd, requires, engineRequirements, inspect, waitFor, type Engine } from './harness.js';
 
 const TS = '\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{9}Z';
-const untilGo = 'while [ ! -f /tmp/go ]; do sleep 0.05; done';
+// The short sleep after the file appears lets the `exec touch` that made it finish first: once
+// PID 1 exits the kernel kills what is left in the container (exit 137 for the exec).
+const untilGo = 'while [ ! -f /tmp/go ]; do sleep 0.05; done; sleep 0.1';
 
 describe('docker ps', { skip: requires(...engineRequirements) }, () => {
   let h: Engine;
