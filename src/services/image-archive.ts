@@ -15,6 +15,7 @@
  * the diff ID, configs, OCI manifests), `index.json`, `oci-layout`, `manifest.json` and
  * `repositories`, streamed from the content store.
  */
+import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import {
   type Reference, parseReference, withDefaultTag, familiarString, familiarName, canonicalString,
@@ -23,9 +24,10 @@ import {
   type ImageRecord, type LoadPlan, type SaveImage, sha256, chainIds, memberKey, digestOfBlobPath, blobPath,
   parseDockerManifest, resolveOciIndex, saveManifest, saveMetadata, OCI_LAYOUT,
 } from '../core/image/index.js';
-import type { ContentStore } from '../core/ports/index.js';
+import type { ContentStore, StagedLayer } from '../core/ports/index.js';
 import { invalidArgument, EngineError, kindOf } from '../lib/errdefs.js';
-import { readTar, type TarWriterEntry } from '../lib/tar/index.js';
+import { detectCompression, looksLikeTar, readTar, type TarWriterEntry } from '../lib/tar/index.js';
+import { coalesce, tee } from '../lib/streams/index.js';
 import type { ImageService } from './images.js';
 
 export interface ImageArchiveDeps {
@@ -48,7 +50,41 @@ export interface LoadMessage {
 /** Small members kept in memory instead of the content store. */
 const MAX_METADATA = 16 << 20;
 
-type Member = { digest: string } | { data: Buffer };
+/** A layer-like member once spooled: its blob in the content store and, when unpacked as it streamed, the staged layer. */
+interface SpooledLayer { digest: string; diffId?: string; staged?: StagedLayer; stageError?: unknown }
+
+type Member = SpooledLayer | { data: Buffer };
+
+/** The first `n` bytes (or all, if fewer) and the whole stream again. */
+async function peek(body: AsyncIterable<Buffer>, n: number): Promise<{ head: Buffer; body: AsyncIterable<Buffer> }> {
+  const it = body[Symbol.asyncIterator]();
+  const parts: Buffer[] = [];
+  let got = 0;
+  let ended = false;
+  while (got < n) {
+    const r = await it.next();
+    if (r.done) { ended = true; break; }
+    parts.push(r.value);
+    got += r.value.length;
+  }
+  const head = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  async function* all(): AsyncGenerator<Buffer> {
+    yield* parts;
+    if (ended) return;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return;
+      yield r.value;
+    }
+  }
+  return { head, body: all() };
+}
+
+async function collect(body: AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of body) parts.push(c);
+  return Buffer.concat(parts);
+}
 
 const isMetadataName = (key: string): boolean => {
   const base = posix.basename(key);
@@ -68,9 +104,14 @@ export class ImageArchiveService {
     const links = new Map<string, string | null>();
     const spooled: string[] = [];
     const touchedChains: string[] = [];
+    const staged: StagedLayer[] = [];
+    const placed = new Set<StagedLayer>();
+    const unpins: Array<() => void> = [];
+    // what this load wrote stays out of a concurrent rmi's sweep (and another load's clean-up) until the end
+    const track = (id: string): void => { spooled.push(id); unpins.push(this.d.images.pin([id])); };
     try {
-      // 1. spool every member once
-      for await (const e of readTar(tar)) {
+      // 1. spool every member once; layers are unpacked as they pass (staged by diff ID)
+      for await (const e of readTar(coalesce(tar))) {
         const key = memberKey(e.name);
         if (!key) continue;
         if (e.type === 'symlink' || e.type === 'hardlink') {
@@ -81,17 +122,26 @@ export class ImageArchiveService {
         if (e.type !== 'file') continue;
         const promised = digestOfBlobPath(key);
         try {
-          if (promised) {
-            if (!(await this.d.content.has(promised))) {
-              spooled.push(promised);
-              await this.d.content.ingest(e.body, { digest: promised, size: e.size });
-            }
+          if (promised && (await this.d.content.has(promised))) {
             files.set(key, { digest: promised });
-          } else if (isMetadataName(key) && e.size <= MAX_METADATA) {
+            continue;
+          }
+          if (!promised && isMetadataName(key) && e.size <= MAX_METADATA) {
             files.set(key, { data: await e.buffer() });
+            continue;
+          }
+          const { head, body } = await peek(e.body, 512);
+          const gzip = detectCompression(head) === 'gzip';
+          if (gzip || looksLikeTar(head)) {
+            files.set(key, await this.spoolLayer(body, { promised, size: e.size, gzip }, track, staged));
+          } else if (promised && e.size <= MAX_METADATA) {
+            // configs and manifests: small, kept in memory, checked against their name
+            const data = await collect(body);
+            if (sha256(data) !== promised) throw invalidArgument(`digest mismatch: expected ${promised}, got ${sha256(data)}`);
+            files.set(key, { data });
           } else {
-            const r = await this.d.content.ingest(e.body, { size: e.size });
-            spooled.push(r.digest);
+            const r = await this.d.content.ingest(body, promised ? { digest: promised, size: e.size } : { size: e.size });
+            track(r.digest);
             files.set(key, { digest: r.digest });
           }
         } catch (err) {
@@ -150,14 +200,14 @@ export class ImageArchiveService {
         if (diffIds.length !== plan.layerPaths.length) {
           throw invalidArgument(`invalid archive: ${plan.layerPaths.length} layers for ${diffIds.length} diff IDs in ${plan.configPath}`);
         }
-        const layers: string[] = [];
+        const layers: SpooledLayer[] = [];
         for (const lp of plan.layerPaths) {
           const m = lookup(lp, 'layer');
           if ('data' in m) {
             const digest = await this.d.content.put(m.data);
-            spooled.push(digest);
-            layers.push(digest);
-          } else layers.push(m.digest);
+            track(digest);
+            layers.push({ digest });
+          } else layers.push(m);
         }
         const tags = plan.names.map((n) => {
           try {
@@ -167,7 +217,9 @@ export class ImageArchiveService {
           }
         });
         prepared.push({ config, diffIds: diffIds as string[], layers, tags });
-        touchedChains.push(...chainIds(diffIds as string[]));
+        const chains = chainIds(diffIds as string[]);
+        touchedChains.push(...chains);
+        unpins.push(this.d.images.pin(chains));
         spooled.push(...(diffIds as string[]));
       }
 
@@ -175,15 +227,31 @@ export class ImageArchiveService {
       const out: string[] = [];
       for (const p of prepared) {
         let parent: string | undefined;
+        const chains = chainIds(p.diffIds);
         for (let i = 0; i < p.layers.length; i++) {
-          const blob = p.layers[i]!;
-          const readBlob = this.d.readBlob;
-          const lazy = (async function* () { yield* readBlob(blob); })();
-          const r = await this.d.images.addLayer(lazy, parent, p.diffIds[i]).catch((err: unknown) => {
-            throw new EngineError(kindOf(err) ?? 'internal', `invalid archive: layer ${i + 1} of ${sha256(p.config).slice(7, 19)}: ${(err as Error).message}`, { cause: err });
-          });
-          parent = r.chainId;
-          if (!opts.quiet) opts.emit({ status: 'Loading layer', progressDetail: { current: r.size, total: r.size }, id: p.diffIds[i]!.slice(7, 19) });
+          const m = p.layers[i]!;
+          const want = p.diffIds[i]!;
+          const chainId = chains[i]!;
+          const failed = (err: unknown): EngineError => new EngineError(kindOf(err) ?? 'internal', `invalid archive: layer ${i + 1} of ${sha256(p.config).slice(7, 19)}: ${(err as Error).message}`, { cause: err });
+          let size: number;
+          if (m.diffId !== undefined && m.diffId !== want) throw failed(invalidArgument(`digest mismatch: expected ${want}, got ${m.diffId}`));
+          if (m.diffId !== undefined && (await this.d.images.hasLayer(chainId))) {
+            size = await this.d.images.layerSize(chainId);
+          } else if (m.stageError !== undefined) {
+            throw failed(m.stageError);
+          } else if (m.staged && !placed.has(m.staged)) {
+            // unpacked while the archive streamed: its diff ID is checked, move it into place
+            placed.add(m.staged);
+            await this.d.images.commitStagedLayer(m.staged, chainId);
+            size = m.staged.size;
+          } else {
+            const readBlob = this.d.readBlob;
+            const blob = m.digest;
+            const lazy = (async function* () { yield* readBlob(blob); })();
+            size = (await this.d.images.addLayer(lazy, parent, want).catch((err: unknown) => { throw failed(err); })).size;
+          }
+          parent = chainId;
+          if (!opts.quiet) opts.emit({ status: 'Loading layer', progressDetail: { current: size, total: size }, id: want.slice(7, 19) });
         }
         const id = sha256(p.config);
         const replaced = p.tags.map((t) => ({ t, old: this.d.images.find(canonicalString(t)) })).filter((x) => x.old && x.old.id !== id);
@@ -202,8 +270,57 @@ export class ImageArchiveService {
       }
       return out;
     } finally {
+      for (const st of staged) if (!placed.has(st)) await this.d.images.discardStagedLayer(st).catch(() => undefined);
+      for (const unpin of unpins) unpin();
       await this.d.images.discardUnreferenced(spooled, touchedChains).catch(() => undefined);
     }
+  }
+
+  /**
+   * One layer member as it streams: its (decompressed) bytes go both into the content store,
+   * which computes the diff ID, and into a staging directory of the snapshotter, in one pass.
+   * A gzip member named by digest has its compressed bytes checked too. An unpack failure is
+   * kept, not thrown: the member may be no layer at all; it is reported if the manifest uses it.
+   */
+  private async spoolLayer(body: AsyncIterable<Buffer>, o: { promised: string | undefined; size: number; gzip: boolean }, track: (id: string) => void, staged: StagedLayer[]): Promise<SpooledLayer> {
+    const rawHash = o.gzip && o.promised ? createHash('sha256') : undefined;
+    const rawIt = body[Symbol.asyncIterator]();
+    const raw: AsyncIterable<Buffer> = {
+      [Symbol.asyncIterator]: () => ({
+        next: async () => {
+          const r = await rawIt.next();
+          if (!r.done) rawHash?.update(r.value);
+          return r;
+        },
+      }),
+    };
+    const plain = o.gzip ? this.d.images.decompress(raw) : raw;
+    const expected = o.gzip ? {} : { ...(o.promised ? { digest: o.promised } : {}), size: o.size };
+    let diffId: string;
+    let stage: StagedLayer | undefined;
+    let stageError: unknown;
+    if (!this.d.images.canStageLayers) {
+      diffId = (await this.d.content.ingest(plain, expected)).digest;
+    } else {
+      const [toBlob, toLayer] = tee(plain);
+      const layerIt = toLayer[Symbol.asyncIterator]();
+      // the unpacker's early stop must not cut the blob write off: it gets a branch it cannot close
+      const detached: AsyncIterable<Buffer> = { [Symbol.asyncIterator]: () => ({ next: () => layerIt.next() }) };
+      const staging = this.d.images.stageLayer(detached).then((st) => { stage = st; staged.push(st); }, async (err: unknown) => {
+        stageError = err;
+        try { while (!(await layerIt.next()).done) { /* drain */ } } catch { /* the blob side reports it */ }
+      });
+      const [ingested] = await Promise.allSettled([this.d.content.ingest(toBlob, expected), staging]);
+      if (ingested.status === 'rejected') throw ingested.reason;
+      diffId = ingested.value.digest;
+    }
+    track(diffId);
+    if (rawHash) {
+      for await (const chunk of raw) void chunk; // whatever follows the gzip stream
+      const got = 'sha256:' + rawHash.digest('hex');
+      if (got !== o.promised) throw invalidArgument(`digest mismatch: expected ${o.promised}, got ${got}`);
+    }
+    return { digest: diffId, diffId, ...(stage ? { staged: stage } : {}), ...(stageError !== undefined ? { stageError } : {}) };
   }
 
   /** Resolves the names of a save; throws not-found before anything is written. */

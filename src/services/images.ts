@@ -8,7 +8,7 @@ import {
   type ImageConfigFile, type ContainerConfigWire,
 } from '../api/index.js';
 import { type ImageRecord, chainIds, sha256, applyChanges } from '../core/image/index.js';
-import type { ContentStore, ImageStore, Snapshotter } from '../core/ports/index.js';
+import type { ContentStore, ImageStore, Snapshotter, StagedLayer } from '../core/ports/index.js';
 import { conflict, invalidArgument, notFound } from '../lib/errdefs.js';
 import { tee, TeeAbortedError } from '../lib/streams/index.js';
 import { detectCompression } from '../lib/tar/index.js';
@@ -33,6 +33,15 @@ export class ImageService {
   private images = new Map<string, ImageRecord>();
   /** canonical `domain/path:tag` → image ID */
   private tags: Record<string, string> = {};
+  /** blob digests and chain IDs held by operations in flight → how many hold each */
+  private readonly pinned = new Map<string, number>();
+  /**
+   * Diff IDs and chains addLayer made or reused whose image is not recorded yet (commit,
+   * pull, build between addLayer and addImage): a concurrent rmi's sweep leaves them alone.
+   * A failed operation's entries stay until restart, whose sweep (before serving) removes
+   * what nobody references.
+   */
+  private readonly fresh = new Set<string>();
   /** Answers how many containers use an image (set by the container service). */
   containersUsing: (imageId: string) => { running: number; total: number; example?: string; runningExample?: string } = () => ({ running: 0, total: 0 });
 
@@ -122,6 +131,14 @@ export class ImageService {
    * uncompressed output already unpacked (docker pull's Extracting counts).
    */
   async addLayer(tar: AsyncIterable<Buffer>, parentChain: string | undefined, expectedDiffId?: string, onUnpacked?: (inputBytes: number) => void): Promise<{ diffId: string; chainId: string; size: number }> {
+    const r = await this.addLayerUnmarked(tar, parentChain, expectedDiffId, onUnpacked);
+    this.fresh.add(r.diffId).add(r.chainId);
+    return r;
+  }
+
+  private async addLayerUnmarked(tar: AsyncIterable<Buffer>, parentChain: string | undefined, expectedDiffId?: string, onUnpacked?: (inputBytes: number) => void): Promise<{ diffId: string; chainId: string; size: number }> {
+    // marked before the checks below, so a layer found present is not swept away meanwhile
+    if (expectedDiffId) this.fresh.add(expectedDiffId).add(parentChain === undefined ? expectedDiffId : sha256(`${parentChain} ${expectedDiffId}`));
     if (expectedDiffId) {
       // The diff ID is known (pull, load): one pass over the data feeds both the verified
       // blob write and the unpack. A digest mismatch removes the layer it unpacked.
@@ -156,6 +173,49 @@ export class ImageService {
     return { diffId, chainId, size: await this.d.snapshotter.layerSize(chainId) };
   }
 
+  /** Whether layers can be unpacked before their chain is known (stageLayer); not with vfs. */
+  get canStageLayers(): boolean {
+    return !!(this.d.snapshotter.stageLayer && this.d.snapshotter.commitStaged && this.d.snapshotter.discardStaged);
+  }
+
+  /** Unpacks a plain layer tar into a staging directory (see Snapshotter.stageLayer). */
+  stageLayer(tar: AsyncIterable<Buffer>): Promise<StagedLayer> {
+    return this.d.snapshotter.stageLayer!(tar);
+  }
+
+  /** Places a staged layer as `chainId` (its diff ID must have been checked by the caller). */
+  commitStagedLayer(staged: StagedLayer, chainId: string): Promise<void> {
+    return this.d.snapshotter.commitStaged!(staged, chainId);
+  }
+
+  discardStagedLayer(staged: StagedLayer): Promise<void> {
+    return this.d.snapshotter.discardStaged!(staged);
+  }
+
+  /** The plain tar of a possibly gzipped layer stream. */
+  decompress(src: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+    return this.d.decompress(src);
+  }
+
+  /**
+   * Keeps blobs and layers of an operation in flight (a load before its image is recorded)
+   * out of garbage collection until the returned function is called.
+   */
+  pin(ids: Iterable<string>): () => void {
+    const mine = [...ids];
+    for (const id of mine) this.pinned.set(id, (this.pinned.get(id) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      for (const id of mine) {
+        const n = (this.pinned.get(id) ?? 1) - 1;
+        if (n <= 0) this.pinned.delete(id);
+        else this.pinned.set(id, n);
+      }
+    };
+  }
+
   /**
    * Records an image whose layers were added with addLayer: stores the config bytes as
    * given (their digest is the image ID, so loaded and pulled images keep Docker's IDs),
@@ -181,6 +241,7 @@ export class ImageService {
     };
     await this.d.store.saveImage(img);
     this.images.set(id, img);
+    for (const x of [...config.rootfs.diff_ids, ...chain]) this.fresh.delete(x);
     if (opts.tags?.length) {
       for (const t of opts.tags) this.tags[canonicalString(t)] = id;
       await this.d.store.saveTags(this.tags);
@@ -270,6 +331,10 @@ export class ImageService {
     }
   }
 
+  hasLayer(chainId: string): Promise<boolean> {
+    return this.d.snapshotter.hasLayer(chainId);
+  }
+
   /** Unpacked bytes of one layer (history, system df). */
   layerSize(chainId: string): Promise<number> {
     return this.d.snapshotter.layerSize(chainId);
@@ -285,31 +350,51 @@ export class ImageService {
    * finished load spooled but no image kept.
    */
   async discardUnreferenced(blobs: Iterable<string>, chains: Iterable<string> = []): Promise<void> {
-    const usedBlobs = new Set<string>();
-    const usedChains = new Set<string>();
-    for (const i of this.images.values()) {
-      usedBlobs.add(i.id);
-      for (const d of i.config.rootfs.diff_ids) usedBlobs.add(d);
-      for (const c of this.chainOf(i)) usedChains.add(c);
+    const { blobs: usedBlobs, chains: usedChains } = this.referenced();
+    for (const b of new Set(blobs)) {
+      if (usedBlobs.has(b) || this.pinned.has(b)) continue;
+      this.fresh.delete(b);
+      await this.d.content.remove(b);
     }
-    for (const b of new Set(blobs)) if (!usedBlobs.has(b)) await this.d.content.remove(b);
-    for (const c of new Set(chains)) if (!usedChains.has(c)) await this.d.snapshotter.removeLayer(c);
+    for (const c of new Set(chains)) {
+      if (usedChains.has(c) || this.pinned.has(c)) continue;
+      this.fresh.delete(c);
+      await this.d.snapshotter.removeLayer(c);
+    }
+  }
+
+  /** Blobs (layers, configs) and chains that recorded images reference. */
+  private referenced(): { blobs: Set<string>; chains: Set<string> } {
+    const blobs = new Set<string>();
+    const chains = new Set<string>();
+    for (const i of this.images.values()) {
+      blobs.add(i.id);
+      for (const d of i.config.rootfs.diff_ids) blobs.add(d);
+      for (const c of this.chainOf(i)) chains.add(c);
+    }
+    return { blobs, chains };
   }
 
   /**
-   * Removes unpacked layers and blobs no image references any more. `extraBlobs` (manifests
-   * the registry code keeps) and the layers of `keepChains` (containers' images) stay.
+   * Removes unpacked layers and blobs no image references any more (and that no operation in
+   * flight pinned). The layers of `keepChains` (containers' images) stay. Returns what went.
    */
-  async collectLayers(keepChains: Iterable<string> = []): Promise<void> {
-    const keep = new Set<string>(keepChains);
-    const used = new Set<string>();
-    for (const i of this.images.values()) {
-      for (const c of this.chainOf(i)) keep.add(c);
-      for (const d of i.config.rootfs.diff_ids) used.add(d);
-      used.add(i.id);
+  async collectLayers(keepChains: Iterable<string> = []): Promise<{ blobs: number; layers: number }> {
+    const { blobs: used, chains: keep } = this.referenced();
+    for (const c of keepChains) keep.add(c);
+    let blobs = 0;
+    let layers = 0;
+    for (const digest of await this.d.content.list()) {
+      if (used.has(digest) || this.pinned.has(digest) || this.fresh.has(digest)) continue;
+      await this.d.content.remove(digest);
+      blobs++;
     }
-    for (const digest of await this.d.content.list()) if (!used.has(digest)) await this.d.content.remove(digest);
-    for (const chain of await this.d.snapshotter.listLayers()) if (!keep.has(chain)) await this.d.snapshotter.removeLayer(chain);
+    for (const chain of await this.d.snapshotter.listLayers()) {
+      if (keep.has(chain) || this.pinned.has(chain) || this.fresh.has(chain)) continue;
+      await this.d.snapshotter.removeLayer(chain);
+      layers++;
+    }
+    return { blobs, layers };
   }
 }
 

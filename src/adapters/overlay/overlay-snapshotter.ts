@@ -6,7 +6,7 @@
 import { lstat, mkdir, readFile, readdir, rename, rm, writeFile, stat, symlink, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { Snapshotter } from '../../core/ports/index.js';
+import type { Snapshotter, StagedLayer } from '../../core/ports/index.js';
 import { mount, unmountIfMounted } from '../../lib/sys/index.js';
 import { errnoCode, invalidArgument, notFound } from '../../lib/errdefs.js';
 
@@ -56,26 +56,43 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   async applyLayer(chainId: string, _parent: string | undefined, tar: AsyncIterable<Buffer>): Promise<{ size: number }> {
-    const tmp = join(this.root, 'tmp', randomBytes(8).toString('hex'));
-    await mkdir(join(tmp, 'fs'), { recursive: true, mode: 0o755 });
+    const staged = await this.stageLayer(tar);
+    await this.commitStaged(staged, chainId).catch(async (e: unknown) => {
+      await this.discardStaged(staged);
+      throw e;
+    });
+    return { size: staged.size };
+  }
+
+  /** Unpacks into `tmp/stage-<random>` (emptied at start): a layer's dir does not depend on its parent. */
+  async stageLayer(tar: AsyncIterable<Buffer>): Promise<StagedLayer> {
+    const dir = join(this.root, 'tmp', `stage-${randomBytes(8).toString('hex')}`);
+    await mkdir(join(dir, 'fs'), { recursive: true, mode: 0o755 });
     try {
-      const { size } = await this.unpack(tar, join(tmp, 'fs'));
-      await writeFile(join(tmp, 'size'), String(size));
-      const link = await this.makeLink(chainId);
-      await writeFile(join(tmp, 'link'), link);
-      try {
-        await rename(tmp, this.layerDir(chainId));
-      } catch (e) {
-        // Another unpack of the same layer won the race: keep theirs.
-        await unlink(join(this.root, 'l', link)).catch(() => undefined);
-        if (errnoCode(e) !== 'ENOTEMPTY' && errnoCode(e) !== 'EEXIST') throw e;
-        await rm(tmp, { recursive: true, force: true });
-      }
-      return { size };
+      const { size } = await this.unpack(tar, join(dir, 'fs'));
+      await writeFile(join(dir, 'size'), String(size));
+      return { dir, size };
     } catch (e) {
-      await rm(tmp, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true });
       throw e;
     }
+  }
+
+  async commitStaged(staged: StagedLayer, chainId: string): Promise<void> {
+    const link = await this.makeLink(chainId);
+    await writeFile(join(staged.dir, 'link'), link);
+    try {
+      await rename(staged.dir, this.layerDir(chainId));
+    } catch (e) {
+      // Another unpack of the same layer won the race: keep theirs.
+      await unlink(join(this.root, 'l', link)).catch(() => undefined);
+      if (errnoCode(e) !== 'ENOTEMPTY' && errnoCode(e) !== 'EEXIST') throw e;
+      await rm(staged.dir, { recursive: true, force: true });
+    }
+  }
+
+  async discardStaged(staged: StagedLayer): Promise<void> {
+    await rm(staged.dir, { recursive: true, force: true });
   }
 
   /** A new `l/<26 chars>` symlink to the layer's fs dir (relative, so it survives a moved root). */
@@ -123,6 +140,10 @@ export class OverlaySnapshotter implements Snapshotter {
     const doomed = join(this.root, 'tmp', `rm-${randomBytes(6).toString('hex')}`);
     try { await rename(dir, doomed); } catch (e) { if (errnoCode(e) === 'ENOENT') return; throw e; }
     await rm(doomed, { recursive: true, force: true });
+  }
+
+  async listSnapshots(): Promise<string[]> {
+    return readdir(this.ctrDir('')).catch(() => []);
   }
 
   async prepare(key: string): Promise<void> {

@@ -28,7 +28,11 @@ export interface ImageStore {
 
 /** Content-addressed blobs (layers, configs, manifests), verified before they become visible. */
 export interface ContentStore {
-  /** Writes a stream; resolves with its digest and size once committed. */
+  /**
+   * Writes a stream; resolves with its digest and size once committed. Concurrent ingests of
+   * one expected digest share one write: the others wait, then only check their own data
+   * against the committed blob (or write it themselves if the first writer failed).
+   */
   ingest(data: AsyncIterable<Buffer>, expected?: { digest?: string; size?: number }): Promise<{ digest: string; size: number }>;
   put(data: Buffer): Promise<string>;
   has(digest: string): Promise<boolean>;
@@ -52,7 +56,19 @@ export interface Snapshotter {
   /** Chain IDs of all unpacked layers. */
   listLayers(): Promise<string[]>;
   applyLayer(chainId: string, parentChainId: string | undefined, tar: AsyncIterable<Buffer>): Promise<{ size: number }>;
+  /**
+   * Snapshotters whose layer directories do not depend on the parent (overlay) can unpack a
+   * layer before its chain is known: into a staging directory, placed under its chain ID
+   * later (or discarded). Staging is removed when the snapshotter starts. Absent for
+   * snapshotters that copy the parent (vfs).
+   */
+  stageLayer?(tar: AsyncIterable<Buffer>): Promise<StagedLayer>;
+  /** Moves a staged layer into place as `chainId`; when that layer exists already, the staged copy is dropped. */
+  commitStaged?(staged: StagedLayer, chainId: string): Promise<void>;
+  discardStaged?(staged: StagedLayer): Promise<void>;
   removeLayer(chainId: string): Promise<void>;
+  /** Keys of the container snapshots on disk (prepare()d and not removed). */
+  listSnapshots?(): Promise<string[]>;
   prepare(key: string): Promise<void>;
   mount(key: string, chainIds: readonly string[], target: string): Promise<void>;
   unmount(target: string): Promise<void>;
@@ -60,6 +76,9 @@ export interface Snapshotter {
   /** Reads a file from the top-most layer that has it (for /etc/passwd lookups), or undefined. */
   readFile(chainIds: readonly string[], path: string): Promise<string | undefined>;
 }
+
+/** A layer unpacked into a staging directory (see Snapshotter.stageLayer). */
+export interface StagedLayer { readonly dir: string; readonly size: number }
 
 export interface RuntimeConfig { name: string; path: string; args: string[] }
 

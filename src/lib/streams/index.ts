@@ -1,1 +1,2 @@
 export * from './tee.js';
+export * from './coalesce.js';

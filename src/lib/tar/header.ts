@@ -102,6 +102,18 @@ export function verifyChecksum(block: Buffer): boolean {
   return stored === unsigned || stored === signed;
 }
 
+/** Whether bytes start like a tar archive: a header block with a valid checksum, or the end marker (an empty archive). */
+export function looksLikeTar(head: Buffer): boolean {
+  if (head.length < BLOCK) return false;
+  const block = head.subarray(0, BLOCK);
+  if (isZeroBlock(block)) return true;
+  try {
+    return verifyChecksum(block);
+  } catch {
+    return false;
+  }
+}
+
 export function decodeHeader(block: Buffer): RawHeader {
   if (!verifyChecksum(block)) throw badArchive('invalid tar header: checksum mismatch');
   const magic = block.toString('latin1', 257, 263);

@@ -8,7 +8,7 @@
  * const layer = packDirectory(upperDir, { overlayWhiteouts: true });
  * ```
  */
-export type { TarEntryType, TarHeader } from './header.js';
+export { looksLikeTar, type TarEntryType, type TarHeader } from './header.js';
 export { readTar, type TarEntry, type TarSource, type ReadTarOptions } from './tar-reader.js';
 export { maybeDecompress, detectCompression, type Compression } from './decompress.js';
 export { TarWriter, packTar, tarChunks, type TarWriterEntry } from './tar-writer.js';
