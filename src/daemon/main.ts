@@ -47,7 +47,7 @@ import { buildRoutes } from './routes/index.js';
 import { BuildService } from '../services/index.js';
 import { dirSize } from '../lib/fs/index.js';
 import { stat as statBlob } from 'node:fs/promises';
-import { hostArch } from '../services/index.js';
+import { hostArch, collectAtStart } from '../services/index.js';
 import { resolveContainerDefaults, type DefaultsFileConfig } from './container-defaults.js';
 
 const levels = { debug: 0, info: 1, warn: 2, error: 3 } as const;
@@ -193,6 +193,13 @@ async function main(): Promise<void> {
   networks.setContainers(containers);
   await mkdir(join(flags.execRoot, 'c'), { recursive: true, mode: 0o700 });
   await containers.restore();
+  // before serving: nothing is creating an image now (docs/design/storage.md, "Crash safety")
+  const gc = await collectAtStart({
+    images, snapshotter,
+    containerLayers: () => containers.list().map((c) => c.imageLayers),
+    isContainer: (key) => existsSync(join(containerStore.dir(key), 'container.json')),
+  });
+  if (gc.blobs + gc.layers + gc.snapshots > 0) log('info', `startup gc: removed ${gc.blobs} blobs, ${gc.layers} layers, ${gc.snapshots} container snapshots nobody references`);
   await networks.reconcile();
   new RestartManager(containers, events, log).start();
   const execs = new ExecService({ containers, monitor, logs, events, execRoot: join(flags.execRoot, 'x') });

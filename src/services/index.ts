@@ -14,3 +14,4 @@ export * from './health-monitor.js';
 export * from './build.js';
 export * from './log-rotator.js';
 export * from './volumes.js';
+export * from './startup-gc.js';

@@ -142,8 +142,11 @@ export class OverlaySnapshotter implements Snapshotter {
     await rm(doomed, { recursive: true, force: true });
   }
 
-  async listSnapshots(): Promise<string[]> {
-    return readdir(this.ctrDir('')).catch(() => []);
+  async idleSnapshots(): Promise<string[]> {
+    const keys = await readdir(this.ctrDir('')).catch(() => [] as string[]);
+    // an overlay mount names its upper dir in its options (absolute, or relative to the root)
+    const mounts = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
+    return keys.filter((k) => !mounts.includes(`containers/${k}/upper`));
   }
 
   async prepare(key: string): Promise<void> {

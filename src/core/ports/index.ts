@@ -67,8 +67,8 @@ export interface Snapshotter {
   commitStaged?(staged: StagedLayer, chainId: string): Promise<void>;
   discardStaged?(staged: StagedLayer): Promise<void>;
   removeLayer(chainId: string): Promise<void>;
-  /** Keys of the container snapshots on disk (prepare()d and not removed). */
-  listSnapshots?(): Promise<string[]>;
+  /** Keys of the container snapshots on disk (prepare()d, not removed) that no mount uses now. */
+  idleSnapshots?(): Promise<string[]>;
   prepare(key: string): Promise<void>;
   mount(key: string, chainIds: readonly string[], target: string): Promise<void>;
   unmount(target: string): Promise<void>;
