@@ -47,8 +47,9 @@ export interface LoadMessage {
   progressDetail?: { current?: number; total?: number };
 }
 
-/** Small members kept in memory instead of the content store. */
+/** Small members kept in memory instead of the content store (each, and all of one load). */
 const MAX_METADATA = 16 << 20;
+const MAX_IN_MEMORY = 64 << 20;
 
 /** A layer-like member once spooled: its blob in the content store and, when unpacked as it streamed, the staged layer. */
 interface SpooledLayer { digest: string; diffId?: string; staged?: StagedLayer; stageError?: unknown }
@@ -107,6 +108,7 @@ export class ImageArchiveService {
     const staged: StagedLayer[] = [];
     const placed = new Set<StagedLayer>();
     const unpins: Array<() => void> = [];
+    let inMemory = 0;
     // what this load wrote stays out of a concurrent rmi's sweep (and another load's clean-up) until the end
     const track = (id: string): void => { spooled.push(id); unpins.push(this.d.images.pin([id])); };
     try {
@@ -126,7 +128,9 @@ export class ImageArchiveService {
             files.set(key, { digest: promised });
             continue;
           }
-          if (!promised && isMetadataName(key) && e.size <= MAX_METADATA) {
+          const fitsInMemory = e.size <= MAX_METADATA && inMemory + e.size <= MAX_IN_MEMORY;
+          if (!promised && isMetadataName(key) && fitsInMemory) {
+            inMemory += e.size;
             files.set(key, { data: await e.buffer() });
             continue;
           }
@@ -134,7 +138,8 @@ export class ImageArchiveService {
           const gzip = detectCompression(head) === 'gzip';
           if (gzip || looksLikeTar(head)) {
             files.set(key, await this.spoolLayer(body, { promised, size: e.size, gzip }, track, staged));
-          } else if (promised && e.size <= MAX_METADATA) {
+          } else if (promised && fitsInMemory) {
+            inMemory += e.size;
             // configs and manifests: small, kept in memory, checked against their name
             const data = await collect(body);
             if (sha256(data) !== promised) throw invalidArgument(`digest mismatch: expected ${promised}, got ${sha256(data)}`);

@@ -163,6 +163,23 @@ export class ImageService {
         return { diffId: expectedDiffId, chainId, size: await this.d.snapshotter.layerSize(chainId) };
       }
     }
+    if (!expectedDiffId && this.canStageLayers) {
+      // commit, import, build: the diff ID is learnt at the end, but an overlay layer does not
+      // depend on it, so the same single pass writes the blob and unpacks into a staging dir.
+      const [toBlob, toLayer] = tee(this.d.decompress(tar));
+      const [blob, staged] = await Promise.allSettled([this.d.content.ingest(toBlob), this.stageLayer(toLayer)]);
+      if (blob.status === 'rejected' || staged.status === 'rejected') {
+        if (staged.status === 'fulfilled') await this.discardStagedLayer(staged.value).catch(() => {});
+        const failures = [blob, staged].filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
+        throw failures.find((e) => !(e instanceof TeeAbortedError)) ?? failures[0];
+      }
+      const diffId = blob.value.digest;
+      const chainId = parentChain === undefined ? diffId : sha256(`${parentChain} ${diffId}`);
+      this.fresh.add(diffId).add(chainId);
+      if (await this.d.snapshotter.hasLayer(chainId)) await this.discardStagedLayer(staged.value);
+      else await this.commitStagedLayer(staged.value, chainId);
+      return { diffId, chainId, size: await this.d.snapshotter.layerSize(chainId) };
+    }
     // A plain tar already stored under the expected diff ID is that very layer: no second
     // write. (A compressed blob whose own digest is claimed as the diff ID is not.)
     const { digest: diffId } = expectedDiffId && (await this.d.content.has(expectedDiffId)) && (await this.isPlainTar(expectedDiffId))
