@@ -1,14 +1,17 @@
 /**
  * `docker save` and `docker load`: image archives in and out.
  *
- * Load reads the tar once. Members can come in any order, so every file is spooled as it
- * passes: `blobs/sha256/<hex>` straight into the content store with its digest verified,
- * other big members (legacy `<id>/layer.tar`) into the content store under whatever digest
- * they have, and the small metadata files (manifest.json, index.json, configs) into memory.
- * Only then is the manifest resolved, every path it names checked (nothing outside the
- * archive, nothing missing, layer count = diff IDs), and the layers unpacked with
- * `ImageService.addLayer` against their diff IDs. The image record comes last, so a failed
- * load leaves no image; what it spooled and no image references is removed again.
+ * Load reads the tar once and unpacks layers as they stream. Members can come in any order,
+ * so each file is handled as it passes: a layer (a tar or gzip member) goes in one pass into
+ * the content store (which computes its diff ID and checks the digest its name promises) and
+ * into a staging directory of the snapshotter (an overlay layer does not depend on its
+ * parent); small metadata (manifest.json, index.json, configs) stays in memory; anything else
+ * is spooled into the content store. Only then is the manifest resolved, every path it names
+ * checked (nothing outside the archive, nothing missing, layer count = diff IDs), and each
+ * staged layer whose diff ID matches the config moved into place under its chain ID (what was
+ * not staged goes through `ImageService.addLayer` from the stored blob). The image record
+ * comes last, so a failed load leaves no image; what it staged or spooled and no image
+ * references is removed again.
  *
  * Save writes moby ≥25's layout, which docker 20.10's `load`, skopeo's docker-archive and
  * oci-archive transports all read: `blobs/sha256/<hex>` (uncompressed layers whose digest is
