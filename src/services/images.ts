@@ -137,12 +137,12 @@ export class ImageService {
   }
 
   private async addLayerUnmarked(tar: AsyncIterable<Buffer>, parentChain: string | undefined, expectedDiffId?: string, onUnpacked?: (inputBytes: number) => void): Promise<{ diffId: string; chainId: string; size: number }> {
-    // marked before the checks below, so a layer found present is not swept away meanwhile
-    if (expectedDiffId) this.fresh.add(expectedDiffId).add(parentChain === undefined ? expectedDiffId : sha256(`${parentChain} ${expectedDiffId}`));
     if (expectedDiffId) {
       // The diff ID is known (pull, load): one pass over the data feeds both the verified
       // blob write and the unpack. A digest mismatch removes the layer it unpacked.
       const chainId = parentChain === undefined ? expectedDiffId : sha256(`${parentChain} ${expectedDiffId}`);
+      // marked before the checks below, so a layer found present is not swept away meanwhile
+      this.fresh.add(expectedDiffId).add(chainId);
       if (!(await this.d.content.has(expectedDiffId)) && !(await this.d.snapshotter.hasLayer(chainId))) {
         let read = 0, produced = 0, unpacked = 0;
         const plain = this.d.decompress(onUnpacked ? counted(tar, (n) => { read += n; }) : tar);
