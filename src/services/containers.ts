@@ -633,6 +633,13 @@ export class ContainerService {
     });
   }
 
+  /** Resolves once the container's exit count reaches `target` (or it is removed). */
+  private exitReached(id: string, target: number): Promise<void> {
+    const l = this.liveOf(id);
+    if (l.exits >= target) return Promise.resolve();
+    return new Promise((resolve) => l.waiters.push({ target, resolve }));
+  }
+
   /** Resolves at the next exit (used while the lock is held: no new lock taken). */
   private exitPromise(id: string): Promise<void> {
     const l = this.liveOf(id);
@@ -718,7 +725,8 @@ export class ContainerService {
       if (keep(e, nanos)) yield { ...e, nanos };
     }
     if (opts.tail !== undefined && opts.tail >= 0 && !follow) return;
-    for await (const line of this.d.logs.lines(c.logPath, { offset, follow, signal: opts.signal })) {
+    const wake = follow ? this.exitReached(c.id, target) : undefined;
+    for await (const line of this.d.logs.lines(c.logPath, { offset, follow, signal: opts.signal, wake })) {
       const e = parseK8sLine(line);
       if (!e) continue;
       const nanos = timeToNanos(e.time);
@@ -747,7 +755,8 @@ export class ContainerService {
     async function* output(): AsyncIterable<OutputChunk> {
       if (!opts.stream && !opts.logs) return;
       const follow = opts.stream ? () => l.exits < target && !l.removed : undefined;
-      for await (const line of self.d.logs.lines(c.logPath, { offset, follow, signal: ac.signal })) {
+      const wake = follow ? self.exitReached(c.id, target) : undefined;
+      for await (const line of self.d.logs.lines(c.logPath, { offset, follow, signal: ac.signal, wake })) {
         const e = parseK8sLine(line);
         if (!e) continue;
         if (e.stream === 'stdout' ? opts.stdout : opts.stderr) yield { stream: e.stream, data: e.data };

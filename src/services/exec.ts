@@ -144,7 +144,7 @@ export class ExecService {
       setTimeout(() => void rm(dir, { recursive: true, force: true }), 60_000).unref();
     });
     async function* output(): AsyncIterable<OutputChunk> {
-      for await (const line of self.d.logs.lines(logPath, { offset: 0, follow: () => !finished, signal: opts.signal })) {
+      for await (const line of self.d.logs.lines(logPath, { offset: 0, follow: () => !finished, signal: opts.signal, wake: done })) {
         const e = parseK8sLine(line);
         if (e) yield { stream: e.stream, data: e.data };
       }

@@ -15,7 +15,7 @@ export class FileLogReader implements LogReader {
     try { return (await stat(path)).size; } catch (e) { if (errnoCode(e) === 'ENOENT') return 0; throw e; }
   }
 
-  async *lines(path: string, opts: { offset?: number; follow?: () => boolean; signal?: AbortSignal }): AsyncIterable<Buffer> {
+  async *lines(path: string, opts: { offset?: number; follow?: () => boolean; signal?: AbortSignal; wake?: Promise<unknown> }): AsyncIterable<Buffer> {
     let pos = opts.offset ?? 0;
     let rest: Buffer = Buffer.alloc(0);
     let fh: Awaited<ReturnType<typeof open>> | undefined;
@@ -25,6 +25,7 @@ export class FileLogReader implements LogReader {
     let watcher: ReturnType<typeof watch> | undefined;
     const onAbort = (): void => poke();
     opts.signal?.addEventListener('abort', onAbort);
+    opts.wake?.then(poke, poke);
     try {
       const buf = Buffer.allocUnsafe(CHUNK);
       for (;;) {

@@ -123,8 +123,12 @@ export interface OciRuntime {
 /** Reads conmon's k8s-file logs: from an offset, following, and from the end. */
 export interface LogReader {
   size(path: string): Promise<number>;
-  /** Streams raw lines from `offset`; with `follow`, keeps going until `until()` says stop and the file is drained. */
-  lines(path: string, opts: { offset?: number; follow?: () => boolean; signal?: AbortSignal }): AsyncIterable<Buffer>;
+  /**
+   * Streams raw lines from `offset`; with `follow`, keeps going until `follow()` says stop and
+   * the file is drained. `wake` settles when `follow()` may have changed (the container exited),
+   * so the end is seen at once instead of at the next poll.
+   */
+  lines(path: string, opts: { offset?: number; follow?: () => boolean; signal?: AbortSignal; wake?: Promise<unknown> }): AsyncIterable<Buffer>;
   /** The last `n` lines. */
   tail(path: string, n: number): Promise<{ lines: Buffer[]; end: number }>;
 }
