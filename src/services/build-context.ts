@@ -1,19 +1,21 @@
 /**
- * The build context: the uploaded tar (maybe compressed, maybe a bare Dockerfile) unpacked
- * into a temporary directory, with a map of every member and the sha256 of each file's
- * content computed while it is written (the cache's checksums come from there, not mtimes).
+ * The build context. The uploaded tar (maybe compressed, maybe a bare Dockerfile) is not
+ * unpacked into a tree: each file's bytes go to a content-addressed store, hashed while they
+ * arrive, and are written only when the store does not hold them yet, so a context sent again
+ * (every classic `docker build` sends all of it) costs a hash per file and no disk writes.
+ * The map of members (type, mode, sha256, mtime, store object) is what COPY, ADD and the cache
+ * keys work from; COPY hard-links the objects into a layer (build-fs.ts).
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { chmod, link, mkdir, symlink, lstat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, lchown, link, lstat, mkdir, readFile, readdir, rename, rm, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { once } from 'node:events';
 import { cleanPath, compilePattern, IgnoreMatcher } from '../core/dockerfile/index.js';
 import { detectCompression, maybeDecompress, readTar } from '../lib/tar/index.js';
-import { invalidArgument } from '../lib/errdefs.js';
+import { errnoCode, invalidArgument } from '../lib/errdefs.js';
 
 const SMALL = 1 << 20;
-const UMASK = process.umask();
 
 export interface ContextEntry {
   type: 'file' | 'dir' | 'symlink' | 'other';
@@ -21,6 +23,101 @@ export interface ContextEntry {
   size: number;
   /** sha256 hex of a file's content; a symlink's target */
   sum: string;
+  /** seconds since the epoch, from the tar header */
+  mtime: number;
+  /** files: name of the store object holding the bytes with this entry's mode */
+  obj?: string;
+}
+
+/** What a store object's inode carries besides the bytes (a hard link shares all of it). */
+export interface ObjectMeta { mode: number; uid: number; gid: number; mtime: number }
+
+/**
+ * Content-addressed files: `<dir>/objects/<sha256>-<mode>-<uid>-<gid>-<mtime>`, one inode per
+ * content and metadata, made by pierd and never changed once named. Layers hard-link them, so
+ * `prune` removes only those no layer links (link count 1).
+ */
+export class ContextStore {
+  private names: Promise<Set<string>> | undefined;
+
+  constructor(readonly dir: string) {}
+
+  private get objects(): string { return join(this.dir, 'objects'); }
+  private get tmp(): string { return join(this.dir, 'tmp'); }
+
+  private index(): Promise<Set<string>> {
+    this.names ??= (async () => {
+      await rm(this.tmp, { recursive: true, force: true });
+      await mkdir(this.tmp, { recursive: true, mode: 0o700 });
+      await mkdir(this.objects, { recursive: true, mode: 0o700 });
+      return new Set((await readdir(this.objects)).filter((n) => !n.startsWith('.')));
+    })();
+    return this.names;
+  }
+
+  static objectName(sum: string, m: ObjectMeta): string {
+    return `${sum}-${m.mode.toString(8)}-${m.uid}-${m.gid}-${m.mtime}`;
+  }
+
+  path(name: string): string { return join(this.objects, name); }
+
+  async has(name: string): Promise<boolean> { return (await this.index()).has(name); }
+
+  /** A temporary file in the store's filesystem (streamed bodies land there first). */
+  async tempPath(): Promise<string> {
+    await this.index();
+    return join(this.tmp, randomBytes(8).toString('hex'));
+  }
+
+  /** Gives a written temp file its metadata and its name (or drops it when the name exists). */
+  async adopt(tmp: string, sum: string, m: ObjectMeta): Promise<string> {
+    const names = await this.index();
+    const name = ContextStore.objectName(sum, m);
+    if (names.has(name)) { await unlink(tmp).catch(() => {}); return name; }
+    await chmod(tmp, m.mode);
+    if (m.uid !== 0 || m.gid !== 0 || process.getuid?.() !== 0) await lchown(tmp, m.uid, m.gid).catch(() => {});
+    await utimes(tmp, m.mtime, m.mtime);
+    await rename(tmp, this.path(name));
+    names.add(name);
+    return name;
+  }
+
+  /** Stores bytes already in memory; written only when new. */
+  async put(data: Buffer, sum: string, m: ObjectMeta): Promise<string> {
+    const name = ContextStore.objectName(sum, m);
+    if ((await this.index()).has(name)) return name;
+    const tmp = await this.tempPath();
+    await writeFile(tmp, data, { mode: m.mode & 0o777 });
+    return this.adopt(tmp, sum, m);
+  }
+
+  /** The object with the same bytes as `name` and the metadata `m` (copied once, then reused). */
+  async variant(name: string, m: ObjectMeta): Promise<string> {
+    const sum = name.slice(0, name.indexOf('-'));
+    const want = ContextStore.objectName(sum, m);
+    if ((await this.index()).has(want)) return want;
+    const tmp = await this.tempPath();
+    await copyFile(this.path(name), tmp);
+    return this.adopt(tmp, sum, m);
+  }
+
+  /** Removes the objects no layer links; returns how many bytes that freed. */
+  async prune(): Promise<number> {
+    const names = await this.index();
+    let freed = 0;
+    for (const n of [...names]) {
+      try {
+        const st = await lstat(this.path(n));
+        if (st.nlink > 1) continue;
+        await unlink(this.path(n));
+        freed += st.size;
+      } catch (e) {
+        if (errnoCode(e) !== 'ENOENT') throw e;
+      }
+      names.delete(n);
+    }
+    return freed;
+  }
 }
 
 export class BuildContext {
@@ -29,54 +126,50 @@ export class BuildContext {
   ignore: IgnoreMatcher = new IgnoreMatcher([]);
   size = 0;
 
-  constructor(readonly dir: string) {}
+  /** `dir`: scratch space of this build (removed at its end). */
+  constructor(readonly store: ContextStore, readonly dir: string) {}
 
-  /** Unpacks the request body into `dir`. A body that is not a tar is taken as the Dockerfile. */
-  static async receive(body: AsyncIterable<Buffer>, dir: string, dockerfileName: string): Promise<BuildContext> {
-    const ctx = new BuildContext(dir);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+  /** Receives the request body. A body that is not a tar is taken as the Dockerfile. */
+  static async receive(body: AsyncIterable<Buffer>, store: ContextStore, dir: string, dockerfileName: string): Promise<BuildContext> {
+    const ctx = new BuildContext(store, dir);
     // maybeDecompress costs a copy per chunk: only route compressed bodies through it
     const raw = peekable(body);
     const compressed = detectCompression(await raw.peek(8)) !== 'none';
     const plain = compressed ? peekable(maybeDecompress(raw)) : raw;
     const head = await plain.peek(512);
     const isTar = head.length >= 512 && head.subarray(257, 262).toString('latin1') === 'ustar';
+    const now = Math.floor(Date.now() / 1000);
     if (!isTar) {
       // docker-py and `docker build - < Dockerfile` style bodies: the Dockerfile alone
       const chunks: Buffer[] = [];
       for await (const c of plain) chunks.push(c);
-      await ctx.writeFile(dockerfileName, (async function* () { yield Buffer.concat(chunks); })(), 0o644);
+      await ctx.putSmall(dockerfileName, Buffer.concat(chunks), 0o644, now);
       return ctx;
     }
-    // small files are written in parallel (bounded); big ones streamed
+    // small files are stored in parallel (bounded); big ones streamed
     let pending: Array<Promise<void>> = [];
     const flush = async (): Promise<void> => { const p = pending; pending = []; await Promise.all(p); };
     for await (const e of readTar(plain)) {
       const name = cleanPath(e.name).replace(/^\/+/, '');
       if (name === '.' || name.startsWith('../')) continue;
-      const abs = join(dir, name);
+      const mtime = Math.floor(e.mtime.getTime() / 1000);
       if (e.type === 'dir') {
-        await ctx.ensureDir(name);
-        await chmod(abs, e.mode & 0o7777);
-        ctx.entries.set(name, { type: 'dir', mode: e.mode & 0o7777, size: 0, sum: '' });
+        ctx.addParents(name);
+        ctx.entries.set(name, { type: 'dir', mode: e.mode & 0o7777, size: 0, sum: '', mtime });
       } else if (e.type === 'file' && e.size <= SMALL) {
         const data = await e.buffer();
-        await ctx.ensureDir(dirname(name));
-        pending.push(ctx.writeSmall(name, data, e.mode & 0o7777));
+        pending.push(ctx.putSmall(name, data, e.mode & 0o7777, mtime));
         if (pending.length >= 64) await flush();
       } else if (e.type === 'file') {
-        await ctx.ensureDir(dirname(name));
-        await ctx.writeFile(name, e.body, e.mode & 0o7777);
+        await ctx.putStream(name, e.body, e.mode & 0o7777, mtime);
       } else if (e.type === 'symlink') {
-        await mkdir(dirname(abs), { recursive: true });
-        await symlink(e.linkname, abs).catch(() => {});
-        ctx.entries.set(name, { type: 'symlink', mode: 0o777, size: 0, sum: e.linkname });
+        ctx.addParents(name);
+        ctx.entries.set(name, { type: 'symlink', mode: 0o777, size: 0, sum: e.linkname, mtime });
       } else if (e.type === 'hardlink') {
-        const target = cleanPath(e.linkname).replace(/^\/+/, '');
-        const src = ctx.entries.get(target);
+        await flush();
+        const src = ctx.entries.get(cleanPath(e.linkname).replace(/^\/+/, ''));
         if (!src) continue;
-        await mkdir(dirname(abs), { recursive: true });
-        await link(join(dir, target), abs).catch(() => {});
+        ctx.addParents(name);
         ctx.entries.set(name, { ...src });
       }
     }
@@ -84,42 +177,96 @@ export class BuildContext {
     return ctx;
   }
 
-  private dirs = new Set<string>(['.']);
-  private async ensureDir(rel: string): Promise<void> {
-    if (this.dirs.has(rel)) return;
-    await mkdir(join(this.dir, rel), { recursive: true, mode: 0o755 });
-    for (let p = rel; p !== '.' && !this.dirs.has(p); p = dirname(p)) this.dirs.add(p);
+  /** Parent directories the tar did not list get 0755. */
+  private addParents(name: string): void {
+    for (let p = dirname(name); p !== '.' && !this.entries.has(p); p = dirname(p)) this.entries.set(p, { type: 'dir', mode: 0o755, size: 0, sum: '', mtime: 0 });
   }
 
-  private async writeSmall(name: string, data: Buffer, mode: number): Promise<void> {
-    const abs = join(this.dir, name);
-    await writeFile(abs, data, { mode });
-    if ((mode & UMASK) !== 0) await chmod(abs, mode);
-    this.record(name, mode, data.length, createHash('sha256').update(data).digest('hex'));
+  private async putSmall(name: string, data: Buffer, mode: number, mtime: number): Promise<void> {
+    const sum = createHash('sha256').update(data).digest('hex');
+    const obj = await this.store.put(data, sum, { mode, uid: 0, gid: 0, mtime });
+    this.record(name, { type: 'file', mode, size: data.length, sum, mtime, obj });
   }
 
-  private record(name: string, mode: number, size: number, sum: string): void {
-    this.size += size;
-    for (let p = dirname(name); p !== '.' && !this.entries.has(p); p = dirname(p)) this.entries.set(p, { type: 'dir', mode: 0o755, size: 0, sum: '' });
-    this.entries.set(name, { type: 'file', mode, size, sum });
-  }
-
-  private async writeFile(name: string, body: AsyncIterable<Buffer>, mode: number): Promise<void> {
-    const abs = join(this.dir, name);
-    await mkdir(dirname(abs), { recursive: true, mode: 0o755 });
+  private async putStream(name: string, body: AsyncIterable<Buffer>, mode: number, mtime: number): Promise<void> {
+    const tmp = await this.store.tempPath();
     const h = createHash('sha256');
-    const ws = createWriteStream(abs, { mode });
+    const ws = createWriteStream(tmp, { mode: 0o600 });
     let size = 0;
-    for await (const c of body) {
-      h.update(c);
-      size += c.length;
-      if (!ws.write(c)) await once(ws, 'drain');
+    try {
+      for await (const c of body) {
+        h.update(c);
+        size += c.length;
+        if (!ws.write(c)) await once(ws, 'drain');
+      }
+      ws.end();
+      await once(ws, 'close');
+    } catch (e) {
+      ws.destroy();
+      await rm(tmp, { force: true });
+      throw e;
     }
-    ws.end();
-    await once(ws, 'close');
-    await chmod(abs, mode);
-    // parent directories the tar did not list get 0755
-    this.record(name, mode, size, h.digest('hex'));
+    const sum = h.digest('hex');
+    const obj = await this.store.adopt(tmp, sum, { mode, uid: 0, gid: 0, mtime });
+    this.record(name, { type: 'file', mode, size, sum, mtime, obj });
+  }
+
+  private record(name: string, e: ContextEntry): void {
+    this.size += e.size;
+    this.addParents(name);
+    this.entries.set(name, e);
+  }
+
+  /** A file's bytes. */
+  async read(path: string): Promise<Buffer> {
+    const e = this.entries.get(path);
+    if (!e?.obj) throw invalidArgument(`not a file in the build context: ${path}`);
+    return readFile(this.store.path(e.obj));
+  }
+
+  /** Host path of a file's bytes (read only: the object is shared). */
+  objectPath(e: ContextEntry): string {
+    return this.store.path(e.obj!);
+  }
+
+  /**
+   * The members a COPY of `path` copies, in path order, with their path relative to it ('' for
+   * `path` itself): ignored members are left out, and so is everything below an ignored
+   * directory unless `!` patterns may bring files back (then the directory is entered).
+   */
+  tree(path: string): Array<[string, ContextEntry]> {
+    const out: Array<[string, ContextEntry]> = [];
+    const skipped: string[] = [];
+    const all = [...this.entries].filter(([p]) => path === '.' || p === path || p.startsWith(path + '/'))
+      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    if (path === '.') out.push(['', { type: 'dir', mode: 0o755, size: 0, sum: '', mtime: 0 }]);
+    for (const [p, e] of all) {
+      if (p === '.') continue;
+      const rel = path === '.' ? p : p === path ? '' : p.slice(path.length + 1);
+      if (skipped.some((s) => rel.startsWith(s + '/'))) continue;
+      if (rel !== '' && this.ignore.matches(p) && !(e.type === 'dir' && this.ignore.hasExclusions)) {
+        if (e.type === 'dir') skipped.push(rel);
+        continue;
+      }
+      out.push([rel, e]);
+    }
+    return out;
+  }
+
+  /** Makes a directory tree of `path` under `target` (hard links to the objects), for bind mounts. */
+  async materialize(path: string, target: string): Promise<void> {
+    for (const [rel, e] of this.tree(path)) {
+      const dst = rel ? join(target, rel) : target;
+      if (e.type === 'dir') {
+        await mkdir(dst, { recursive: true });
+        await chmod(dst, e.mode);
+      } else if (e.type === 'symlink') {
+        await symlink(e.sum, dst);
+      } else if (e.type === 'file') {
+        await mkdir(dirname(dst), { recursive: true });
+        try { await link(this.objectPath(e), dst); } catch { await copyFile(this.objectPath(e), dst); await chmod(dst, e.mode); }
+      }
+    }
   }
 
   /** Whether a path exists in the context and is not excluded by .dockerignore. */
@@ -166,9 +313,6 @@ export class BuildContext {
     return h.digest('hex');
   }
 
-  async exists(path: string): Promise<boolean> {
-    try { await lstat(join(this.dir, path)); return true; } catch { return false; }
-  }
 }
 
 /** Go's filepath.Match over whole slash paths. */

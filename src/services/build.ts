@@ -7,7 +7,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat, mkdir, readFile, rm, writeFile, open } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readFile, rm, writeFile, open } from 'node:fs/promises';
 import { basename, join, posix } from 'node:path';
 import type { ContainerConfigWire, HostConfigWire, ImageConfigFile, Reference } from '../api/index.js';
 import { familiarString, parseSignal } from '../api/index.js';
@@ -19,10 +19,10 @@ import { chainIds, type ImageRecord } from '../core/image/index.js';
 import { resolveUser } from '../core/oci/index.js';
 import type { Snapshotter } from '../core/ports/index.js';
 import { EngineError, invalidArgument } from '../lib/errdefs.js';
-import { extractTar, maybeDecompress, packDirectory, readTar } from '../lib/tar/index.js';
+import { extractTar, maybeDecompress, packDirectory, packTar, readTar, walkDirectory, type TarWriterEntry } from '../lib/tar/index.js';
 import { BuildCache, stepKey } from './build-cache.js';
-import { BuildContext } from './build-context.js';
-import { copyTree, isDirIn, mkdirpIn, resolveIn } from './build-fs.js';
+import { BuildContext, ContextStore, type ContextEntry } from './build-context.js';
+import { copyTree, isDirIn, LayerStage, resolveIn, type PlaceMeta } from './build-fs.js';
 import type { ContainerService } from './containers.js';
 import { hostArch, type ImageService } from './images.js';
 
@@ -93,9 +93,13 @@ export class PreparedBuild {
 
 export class BuildService {
   private readonly cache: BuildCache;
+  private readonly store: ContextStore;
+  private readonly links: LayerLinks;
 
   constructor(private readonly d: BuildServiceDeps) {
     this.cache = new BuildCache(d.stateDir);
+    this.store = new ContextStore(join(d.stateDir, 'context'));
+    this.links = new LayerLinks(join(d.stateDir, 'links'));
   }
 
   /** Receives the context and parses the Dockerfile (errors here are plain HTTP errors). */
@@ -106,14 +110,14 @@ export class BuildService {
     let ctx: BuildContext;
     try {
       const t0 = Date.now();
-      ctx = await BuildContext.receive(body, dir, name);
+      ctx = await BuildContext.receive(body, this.store, dir, name);
       this.d.log('debug', `build context: ${ctx.entries.size} entries, ${ctx.size} bytes in ${Date.now() - t0} ms`);
       let file = name;
       if (!ctx.entries.has(file) && !req.dockerfile && ctx.entries.has('dockerfile')) file = 'dockerfile';
       const entry = ctx.entries.get(file);
       if (!entry || entry.type !== 'file') throw invalidArgument(`Cannot locate specified Dockerfile: ${name}`);
-      if (ctx.entries.has('.dockerignore')) ctx.ignore = IgnoreMatcher.fromFile(await readFile(join(dir, '.dockerignore'), 'utf8'));
-      const text = await readFile(join(dir, file), 'utf8');
+      if (ctx.entries.get('.dockerignore')?.type === 'file') ctx.ignore = IgnoreMatcher.fromFile((await ctx.read('.dockerignore')).toString('utf8'));
+      const text = (await ctx.read(file)).toString('utf8');
       const shown = file.startsWith('.dockerfile.') ? 'Dockerfile' : basename(file);
       const model = parseModel(text, shown);
       stageGraph(model, req.target); // target errors before the stream starts
@@ -128,7 +132,7 @@ export class BuildService {
   async run(b: PreparedBuild, sink: BuildSink): Promise<string> {
     const out = (s: string): void => { if (!b.req.quiet) sink({ stream: s }); };
     try {
-      return await new BuildRun(this.d, this.cache, b, out).run(sink);
+      return await new BuildRun(this.d, this.cache, this.links, b, out).run(sink);
     } finally {
       await rm(b.ctx.dir, { recursive: true, force: true }).catch(() => {});
     }
@@ -137,7 +141,7 @@ export class BuildService {
   /** POST /build/prune: forgets the cache; returns the image IDs it pointed to. */
   async prune(): Promise<{ deleted: string[]; reclaimed: number }> {
     const deleted = await this.cache.prune();
-    return { deleted, reclaimed: 0 };
+    return { deleted, reclaimed: await this.store.prune() };
   }
 }
 
@@ -177,6 +181,7 @@ class BuildRun {
   constructor(
     private readonly d: BuildServiceDeps,
     private readonly cache: BuildCache,
+    private readonly links: LayerLinks,
     private readonly b: PreparedBuild,
     private readonly out: (s: string) => void,
   ) {}
@@ -281,7 +286,9 @@ class BuildRun {
     }
     for (const ins of stage.instructions) {
       out(`Step ${this.stepNo.get(ins)}/${this.total} : ${ins.node.original}\n`);
+      const t0 = Date.now();
       await this.step(st, ins, out);
+      this.d.log('debug', `PROF step ${ins.kind} ${Date.now() - t0} ms`);
     }
     let n = this.total - labels.length;
     for (const k of labels) {
@@ -453,25 +460,44 @@ class BuildRun {
     return img.id;
   }
 
-  /** Mounts the stage's rootfs on a fresh snapshot, lets fn change it, and commits the changes. */
-  private async withSnapshot<T>(st: StageState, fn: (rootfs: string) => Promise<T>, commit: (r: T) => boolean): Promise<{ diffId?: string; result: T }> {
+  /**
+   * Mounts the stage's rootfs as a read-only view, lets fn write a new layer beside it
+   * (LayerStage), and commits that directory as the layer: its tar is hashed and stored in
+   * one pass and the directory itself becomes the unpacked layer.
+   */
+  private async withStage<T>(st: StageState, fn: (stage: LayerStage) => Promise<T>, commit: (r: T) => boolean): Promise<{ diffId?: string; result: T }> {
     const key = `build-${randomBytes(12).toString('hex')}`;
-    const rootfs = join(this.d.tmpDir, key);
+    const view = join(this.d.tmpDir, key);
+    const stageDir = join(this.d.tmpDir, `${key}-layer`);
+    const chain = chainIds(st.diffIds);
+    await mkdir(stageDir, { recursive: true, mode: 0o755 });
+    await chmod(stageDir, 0o755);
     await this.d.snapshotter.prepare(key);
     try {
-      await this.d.snapshotter.mount(key, chainIds(st.diffIds), rootfs);
       let result: T;
+      let linked: Set<string>;
+      const t0 = Date.now();
+      await this.d.snapshotter.mount(key, chain, view);
       try {
-        result = await fn(rootfs);
+        const stage = new LayerStage(view, stageDir, await this.links.inImage(chain));
+        result = await fn(stage);
+        linked = stage.linked;
+        this.d.log('debug', `PROF  stage fn ${Date.now() - t0} ms`);
       } finally {
-        await this.d.snapshotter.unmount(rootfs);
-        await rm(rootfs, { recursive: true, force: true }).catch(() => {});
+        await this.d.snapshotter.unmount(view);
+        await rm(view, { recursive: true, force: true }).catch(() => {});
       }
       if (!commit(result)) return { result };
-      const { diffId } = await this.d.images.addLayer(packDirectory(this.d.upperDir(key), { overlayWhiteouts: true }), chainIds(st.diffIds).at(-1));
+      const t1 = Date.now();
+      let size = 0;
+      const tar = packTar(countBytes(walkDirectory(stageDir, { overlayWhiteouts: true }), (n) => { size += n; }));
+      const { diffId, chainId } = await this.d.images.addLayerDir(stageDir, tar, () => size, chain.at(-1));
+      await this.links.record(chainId, linked);
+      this.d.log('debug', `PROF  addLayerDir ${Date.now() - t1} ms`);
       return { diffId, result };
     } finally {
       await this.d.snapshotter.remove(key).catch(() => {});
+      await rm(stageDir, { recursive: true, force: true }).catch(() => {});
     }
   }
 
@@ -499,9 +525,9 @@ class BuildRun {
     if (await this.cached(st, key, out)) return;
     const fake = randomBytes(6).toString('hex');
     out(` ---> Running in ${fake}\n`);
-    const { diffId } = await this.withSnapshot(st, async (root) => {
-      if (await isDirIn(root, wd)) return false;
-      await mkdirpIn(root, wd);
+    const { diffId } = await this.withStage(st, async (stage) => {
+      if (await stage.isDir(wd)) return false;
+      await stage.mkdirp(wd);
       return true;
     }, (made) => made);
     out(`Removing intermediate container ${fake}\n`);
@@ -547,6 +573,7 @@ class BuildRun {
     out(` ---> Running in ${id.slice(0, 12)}\n`);
     let code: number;
     try {
+      const t0 = Date.now();
       const exited = this.d.containers.waitFor(id, 'next-exit');
       await this.d.containers.start(id);
       for await (const e of this.d.containers.logs(id, { follow: true, stdout: true, stderr: true })) {
@@ -554,6 +581,7 @@ class BuildRun {
         out(e.stream === 'stderr' ? `\u001b[91m${text}\u001b[0m` : text);
       }
       code = await exited;
+      this.d.log('debug', `PROF  run start..exit ${Date.now() - t0} ms`);
     } catch (e) {
       await this.d.containers.remove(id, { force: true, volumes: true }).catch(() => {});
       throw e;
@@ -564,9 +592,13 @@ class BuildRun {
     }
     let diffId: string;
     try {
+      const t1 = Date.now();
       ({ diffId } = await this.d.images.addLayer(packDirectory(this.d.upperDir(id), { overlayWhiteouts: true, filter: runtimeArtifact }), chainIds(st.diffIds).at(-1)));
+      this.d.log('debug', `PROF  run addLayer ${Date.now() - t1} ms`);
     } finally {
+      const t2 = Date.now();
       await this.d.containers.remove(id, { force: true, volumes: true }).catch(() => {});
+      this.d.log('debug', `PROF  run remove ${Date.now() - t2} ms`);
     }
     out(`Removing intermediate container ${id.slice(0, 12)}\n`);
     const img = await this.commit(st, { createdBy, empty: false, diffId, key });
@@ -632,42 +664,35 @@ class BuildRun {
     try {
       if (await this.cached(st, key, out)) return;
       const mode = ins.chmod ? parseMode(ins.chmod) : undefined;
-      const { diffId } = await this.withSnapshot(st, async (root) => {
-        const owner = ins.chown ? await chownIds(root, word(ins.chown)) : { uid: 0, gid: 0 };
-        const intoDir = destIsDirSyntax || count > 1 || await isDirIn(root, dest);
+      const { diffId } = await this.withStage(st, async (stage) => {
+        const owner = ins.chown ? await chownIds(stage.view, word(ins.chown)) : { uid: 0, gid: 0 };
+        const intoDir = destIsDirSyntax || count > 1 || await stage.isDir(dest);
         const target = async (name: string): Promise<string> => {
-          if (intoDir) return join(await mkdirpIn(root, dest), name);
-          await mkdirpIn(root, posix.dirname(dest));
-          return resolveIn(root, dest);
+          if (intoDir) return join(await stage.mkdirp(dest), name);
+          await stage.mkdirp(posix.dirname(dest));
+          return stage.fileTarget(dest);
         };
-        const copyOne = async (srcHost: string, name: string, isDir: boolean, skip?: (rel: string, dir: boolean) => boolean): Promise<void> => {
-          if (isDir) {
-            const d = await mkdirpIn(root, dest, owner);
-            await copyTree(srcHost, d, { owner, mode, skip }, '');
-            return;
-          }
-          if (ins.kind === 'ADD' && await isArchive(srcHost)) {
-            const d = await mkdirpIn(root, dest);
-            await extractTar(readTar(maybeDecompress(createReadStream(srcHost))), d, { whiteouts: 'none', noOverwriteDirNonDir: true });
-            return;
-          }
-          await copyTree(srcHost, await target(name), { owner, mode });
+        const extract = async (archive: string): Promise<void> => {
+          const d = await stage.mkdirp(dest);
+          await extractTar(readTar(maybeDecompress(createReadStream(archive))), d, { whiteouts: 'none', noOverwriteDirNonDir: true });
         };
         if (ins.from) {
           await this.withImageRoot(fromDiffIds!, async (srcRoot) => {
             for (const p of local) {
               const host = await resolveIn(srcRoot, posix.resolve('/', p));
               if (!(await exists(host))) throw new BuildError(`${ins.kind} failed: stat ${posix.resolve('/', p)}: file does not exist`);
-              const dir = await isDirIn(srcRoot, posix.resolve('/', p));
-              await copyOne(host, posix.basename(p), dir);
+              if (await isDirIn(srcRoot, posix.resolve('/', p))) await copyTree(host, await stage.mkdirp(dest, owner), { owner, mode }, '');
+              else if (ins.kind === 'ADD' && await isArchive(host)) await extract(host);
+              else await copyTree(host, await target(posix.basename(p)), { owner, mode });
             }
           });
         } else {
           for (const p of local) {
             const e = ctx.entries.get(p);
             const isDir = p === '.' || e?.type === 'dir';
-            // an ignored directory is still entered when `!` patterns may bring files back
-            await copyOne(join(ctx.dir, p), posix.basename(p), isDir, (rel, dir) => ctx.ignore.matches(p === '.' ? rel : `${p}/${rel}`) && !(dir && ctx.ignore.hasExclusions));
+            if (!isDir && ins.kind === 'ADD' && e?.type === 'file' && await isArchive(ctx.objectPath(e))) { await extract(ctx.objectPath(e)); continue; }
+            const base = isDir ? await stage.mkdirp(dest, owner) : await target(posix.basename(p));
+            await this.placeTree(stage, ctx.tree(p), base, owner, mode);
           }
         }
         for (const dl of downloads) {
@@ -688,6 +713,30 @@ class BuildRun {
     }
   }
 
+  /** Puts context members (from BuildContext.tree) under a stage host path, files by hard link. */
+  private async placeTree(stage: LayerStage, tree: Array<[string, ContextEntry]>, base: string, owner: { uid: number; gid: number }, mode: number | undefined): Promise<void> {
+    const store = this.b.ctx.store;
+    let batch: Array<Promise<void>> = [];
+    const flush = async (): Promise<void> => { const b = batch; batch = []; await Promise.all(b); };
+    const placeFile = async (to: string, e: ContextEntry): Promise<void> => {
+      const meta: PlaceMeta = { mode: mode ?? e.mode, uid: owner.uid, gid: owner.gid, mtime: e.mtime };
+      const name = meta.mode === e.mode && meta.uid === 0 && meta.gid === 0 ? e.obj! : await store.variant(e.obj!, meta);
+      await stage.placeObject(name, store.path(name), to, meta);
+    };
+    for (const [rel, e] of tree) {
+      const to = rel ? join(base, rel) : base;
+      if (e.type === 'file') {
+        batch.push(placeFile(to, e));
+        if (batch.length >= 32) await flush();
+        continue;
+      }
+      await flush();
+      if (e.type === 'dir') await stage.placeDir(to, mode ?? e.mode, owner);
+      else if (e.type === 'symlink') await stage.placeSymlink(to, e.sum, owner);
+    }
+    await flush();
+  }
+
   private async download(url: string): Promise<{ url: string; path: string; sum: string; name: string }> {
     let res: Response;
     try { res = await fetch(url, { redirect: 'follow' }); } catch (e) {
@@ -705,6 +754,51 @@ class BuildRun {
 }
 
 // ---- helpers ----
+
+/** Passes tar entries through, adding up the file sizes (a layer's size as unpacked). */
+async function* countBytes(entries: AsyncIterable<TarWriterEntry>, add: (n: number) => void): AsyncGenerator<TarWriterEntry> {
+  for await (const e of entries) {
+    if ((e.type ?? 'file') === 'file') add(e.size ?? 0);
+    yield e;
+  }
+}
+
+/**
+ * Which context-store objects each build layer hard-links (`<dir>/<chain hex>`, one name a
+ * line), so a later COPY onto that layer copies an object already in the image instead of
+ * linking it again: two paths of one image never share an inode.
+ */
+class LayerLinks {
+  private readonly known = new Map<string, Set<string>>();
+
+  constructor(private readonly dir: string) {}
+
+  private async of(chainId: string): Promise<Set<string>> {
+    let s = this.known.get(chainId);
+    if (!s) {
+      const text = await readFile(join(this.dir, chainId.replace(/^sha256:/, '')), 'utf8').catch(() => '');
+      s = new Set(text.split('\n').filter(Boolean));
+      this.known.set(chainId, s);
+    }
+    return s;
+  }
+
+  async inImage(chain: readonly string[]): Promise<Set<string>> {
+    const all = new Set<string>();
+    for (const c of chain) for (const n of await this.of(c)) all.add(n);
+    return all;
+  }
+
+  async record(chainId: string, linked: ReadonlySet<string>): Promise<void> {
+    if (linked.size === 0) return;
+    const s = await this.of(chainId);
+    const before = s.size;
+    for (const n of linked) s.add(n);
+    if (s.size === before) return;
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await writeFile(join(this.dir, chainId.replace(/^sha256:/, '')), [...s].join('\n') + '\n');
+  }
+}
 
 const short = (id: string): string => id.replace(/^sha256:/, '').slice(0, 12);
 const defined = (m: Map<string, string | undefined>): Map<string, string> => new Map([...m].filter((e): e is [string, string] => e[1] !== undefined));

@@ -9,7 +9,7 @@ import {
 } from '../api/index.js';
 import { type ImageRecord, chainIds, sha256, applyChanges } from '../core/image/index.js';
 import type { ContentStore, ImageStore, Snapshotter, StagedLayer } from '../core/ports/index.js';
-import { conflict, invalidArgument, notFound } from '../lib/errdefs.js';
+import { conflict, errnoCode, invalidArgument, notFound } from '../lib/errdefs.js';
 import { tee, TeeAbortedError } from '../lib/streams/index.js';
 import { detectCompression } from '../lib/tar/index.js';
 import type { EventBus } from './events.js';
@@ -231,6 +231,27 @@ export class ImageService {
         else this.pinned.set(id, n);
       }
     };
+  }
+
+  /**
+   * Adds a layer whose files are already in `dir` (as an overlay upper dir holds them) and
+   * whose tar `tar` was made from it: the tar is stored (its digest is the diff ID) and `dir`
+   * becomes the unpacked layer where the snapshotter can adopt it, instead of a second unpack.
+   * `size()` is read once the tar is consumed. `dir` may be gone afterwards.
+   */
+  async addLayerDir(dir: string, tar: AsyncIterable<Buffer>, size: () => number, parentChain: string | undefined): Promise<{ diffId: string; chainId: string; size: number }> {
+    const { digest: diffId } = await this.d.content.ingest(tar);
+    const chainId = parentChain === undefined ? diffId : sha256(`${parentChain} ${diffId}`);
+    if (!(await this.d.snapshotter.hasLayer(chainId))) {
+      let done = false;
+      if (this.d.snapshotter.adoptLayer) {
+        try { done = (await this.d.snapshotter.adoptLayer(chainId, dir, size())) !== undefined; } catch (e) {
+          if (errnoCode(e) !== 'EXDEV') throw e;
+        }
+      }
+      if (!done) await this.d.snapshotter.applyLayer(chainId, parentChain, this.d.readBlob(diffId));
+    }
+    return { diffId, chainId, size: await this.d.snapshotter.layerSize(chainId) };
   }
 
   /**

@@ -95,6 +95,21 @@ export class OverlaySnapshotter implements Snapshotter {
     await rm(staged.dir, { recursive: true, force: true });
   }
 
+  async adoptLayer(chainId: string, dir: string, size: number): Promise<'adopted' | 'exists'> {
+    if (await this.hasLayer(chainId)) return 'exists';
+    const staged: StagedLayer = { dir: join(this.root, 'tmp', `stage-${randomBytes(8).toString('hex')}`), size };
+    await mkdir(staged.dir, { mode: 0o755 });
+    try {
+      await rename(dir, join(staged.dir, 'fs'));
+      await writeFile(join(staged.dir, 'size'), String(size));
+    } catch (e) {
+      await rm(staged.dir, { recursive: true, force: true });
+      throw e;
+    }
+    await this.commitStaged(staged, chainId);
+    return 'adopted';
+  }
+
   /** A new `l/<26 chars>` symlink to the layer's fs dir (relative, so it survives a moved root). */
   private async makeLink(chainId: string): Promise<string> {
     for (;;) {

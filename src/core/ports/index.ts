@@ -66,6 +66,13 @@ export interface Snapshotter {
   /** Moves a staged layer into place as `chainId`; when that layer exists already, the staged copy is dropped. */
   commitStaged?(staged: StagedLayer, chainId: string): Promise<void>;
   discardStaged?(staged: StagedLayer): Promise<void>;
+  /**
+   * Makes `dir` (a layer's files as an overlay upper dir holds them, on the snapshotter's
+   * filesystem) the unpacked layer `chainId` by moving it there: 'exists' when the layer is
+   * there already (then `dir` is left to the caller). Optional: without it (vfs, whose layers
+   * are flattened) the layer's tar is applied instead.
+   */
+  adoptLayer?(chainId: string, dir: string, size: number): Promise<'adopted' | 'exists'>;
   removeLayer(chainId: string): Promise<void>;
   /** Keys of the container snapshots on disk (prepare()d, not removed) that no mount uses now. */
   idleSnapshots?(): Promise<string[]>;
