@@ -16,6 +16,8 @@ import { detectCompression, maybeDecompress, readTar } from '../lib/tar/index.js
 import { errnoCode, invalidArgument } from '../lib/errdefs.js';
 
 const SMALL = 1 << 20;
+/** Files up to this size are held in memory until their hash says whether the store needs them. */
+const HELD = 64 << 20;
 
 export interface ContextEntry {
   type: 'file' | 'dir' | 'symlink' | 'other';
@@ -160,6 +162,9 @@ export class BuildContext {
         const data = await e.buffer();
         pending.push(ctx.putSmall(name, data, e.mode & 0o7777, mtime));
         if (pending.length >= 64) await flush();
+      } else if (e.type === 'file' && e.size <= HELD) {
+        await flush();
+        await ctx.putHeld(name, e.body, e.mode & 0o7777, mtime);
       } else if (e.type === 'file') {
         await ctx.putStream(name, e.body, e.mode & 0o7777, mtime);
       } else if (e.type === 'symlink') {
@@ -186,6 +191,26 @@ export class BuildContext {
     const sum = createHash('sha256').update(data).digest('hex');
     const obj = await this.store.put(data, sum, { mode, uid: 0, gid: 0, mtime });
     this.record(name, { type: 'file', mode, size: data.length, sum, mtime, obj });
+  }
+
+  private async putHeld(name: string, body: AsyncIterable<Buffer>, mode: number, mtime: number): Promise<void> {
+    const h = createHash('sha256');
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const c of body) {
+      h.update(c);
+      chunks.push(c);
+      size += c.length;
+    }
+    const sum = h.digest('hex');
+    const meta = { mode, uid: 0, gid: 0, mtime };
+    let obj = ContextStore.objectName(sum, meta);
+    if (!(await this.store.has(obj))) {
+      const tmp = await this.store.tempPath();
+      await writeFile(tmp, Buffer.concat(chunks, size), { mode: 0o600 });
+      obj = await this.store.adopt(tmp, sum, meta);
+    }
+    this.record(name, { type: 'file', mode, size, sum, mtime, obj });
   }
 
   private async putStream(name: string, body: AsyncIterable<Buffer>, mode: number, mtime: number): Promise<void> {

@@ -4,7 +4,7 @@
  * Walks with lstat and never follows a symlink; files are opened with O_NOFOLLOW.
  */
 import { constants as fsc, type Stats } from 'node:fs';
-import { lstat, open, readdir, readlink } from 'node:fs/promises';
+import { lstat, open, readFile, readdir, readlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { errnoCode } from '../errdefs.js';
@@ -29,6 +29,27 @@ export interface PackDirectoryOptions {
 }
 
 const READ_CHUNK = 64 * 1024;
+/** Names of a directory looked at together: their lstats and small files' bytes fetched in parallel. */
+const WINDOW = 64;
+/** Files up to this size are read whole, ahead of their turn. */
+const PREFETCH_MAX = 64 * 1024;
+
+async function* bytes(data: Buffer): AsyncGenerator<Buffer> {
+  if (data.length) yield data;
+}
+
+/** A small file's bytes read at once (exactly `size`, as fileBody gives them), or undefined to stream it. */
+async function prefetch(path: string, size: number): Promise<Buffer | undefined> {
+  let data: Buffer;
+  try {
+    data = await readFile(path, { flag: fsc.O_RDONLY | fsc.O_NOFOLLOW });
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return Buffer.alloc(size);
+    return undefined; // let the streaming path report it
+  }
+  if (data.length === size) return data;
+  return data.length > size ? data.subarray(0, size) : Buffer.concat([data, Buffer.alloc(size - data.length)]);
+}
 
 function devNumbers(rdev: number): { devmajor: number; devminor: number } {
   const dev = BigInt(rdev);
@@ -93,7 +114,7 @@ export async function* walkDirectory(dir: string, opts: PackDirectoryOptions = {
   const withXattrs = opts.xattrs ?? true;
   const seen = new Map<string, string>();
 
-  const entryFor = async (path: string, name: string, st: Stats): Promise<TarWriterEntry | undefined> => {
+  const entryFor = async (path: string, name: string, st: Stats, data?: Buffer): Promise<TarWriterEntry | undefined> => {
     const base = { name, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
     const xattrs = withXattrs && !st.isSymbolicLink() ? readXattrs(path) : {};
     if (st.isDirectory()) return { ...base, type: 'dir', xattrs };
@@ -105,7 +126,7 @@ export async function* walkDirectory(dir: string, opts: PackDirectoryOptions = {
         if (first !== undefined) return { ...base, type: 'hardlink', linkname: first };
         seen.set(id, name);
       }
-      return { ...base, type: 'file', size: st.size, xattrs, body: fileBody(path, st.size) };
+      return { ...base, type: 'file', size: st.size, xattrs, body: data ? bytes(data) : fileBody(path, st.size) };
     }
     if (st.isCharacterDevice() || st.isBlockDevice()) {
       return { ...base, type: st.isCharacterDevice() ? 'char' : 'block', ...devNumbers(st.rdev), xattrs };
@@ -139,27 +160,36 @@ export async function* walkDirectory(dir: string, opts: PackDirectoryOptions = {
       if (errnoCode(e) === 'ENOENT') return;
       throw e;
     }
-    for (const n of names) {
-      const childPath = join(path, n);
-      const childRel = rel ? `${rel}/${n}` : n;
-      const st = await lstatQuiet(childPath);
-      if (!st) continue;
-      if (opts.overlayWhiteouts && st.isCharacterDevice() && st.rdev === 0) {
-        const name = nameOf(rel ? `${rel}/.wh.${n}` : `.wh.${n}`, st);
-        if (name === undefined) continue;
-        yield { name, type: 'file', mode: 0o600, uid: st.uid, gid: st.gid, mtime: st.mtime, body: Buffer.alloc(0) };
-        continue;
-      }
-      const name = nameOf(childRel, st);
-      if (name === undefined) continue;
-      const e = await entryFor(childPath, name, st);
-      if (!e) continue;
-      yield e;
-      if (st.isDirectory()) {
-        if (opts.overlayWhiteouts && lgetxattr(childPath, 'trusted.overlay.opaque')?.toString() === 'y') {
-          yield { name: `${name}/.wh..wh..opq`, type: 'file', mode: st.mode & 0o777, uid: st.uid, gid: st.gid, mtime: st.mtime, body: Buffer.alloc(0) };
+    for (let w = 0; w < names.length; w += WINDOW) {
+      const window = names.slice(w, w + WINDOW);
+      const stats = await Promise.all(window.map((n) => lstatQuiet(join(path, n))));
+      const bodies = await Promise.all(window.map((n, i) => {
+        const st = stats[i];
+        return st?.isFile() && st.size <= PREFETCH_MAX && (st.nlink === 1 || !seen.has(`${st.dev}:${st.ino}`)) ? prefetch(join(path, n), st.size) : undefined;
+      }));
+      for (let i = 0; i < window.length; i++) {
+        const n = window[i]!;
+        const childPath = join(path, n);
+        const childRel = rel ? `${rel}/${n}` : n;
+        const st = stats[i];
+        if (!st) continue;
+        if (opts.overlayWhiteouts && st.isCharacterDevice() && st.rdev === 0) {
+          const name = nameOf(rel ? `${rel}/.wh.${n}` : `.wh.${n}`, st);
+          if (name === undefined) continue;
+          yield { name, type: 'file', mode: 0o600, uid: st.uid, gid: st.gid, mtime: st.mtime, body: Buffer.alloc(0) };
+          continue;
         }
-        yield* walk(childPath, childRel);
+        const name = nameOf(childRel, st);
+        if (name === undefined) continue;
+        const e = await entryFor(childPath, name, st, bodies[i]);
+        if (!e) continue;
+        yield e;
+        if (st.isDirectory()) {
+          if (opts.overlayWhiteouts && lgetxattr(childPath, 'trusted.overlay.opaque')?.toString() === 'y') {
+            yield { name: `${name}/.wh..wh..opq`, type: 'file', mode: st.mode & 0o777, uid: st.uid, gid: st.gid, mtime: st.mtime, body: Buffer.alloc(0) };
+          }
+          yield* walk(childPath, childRel);
+        }
       }
     }
   }

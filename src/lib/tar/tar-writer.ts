@@ -137,9 +137,29 @@ async function* entryChunks(entry: TarWriterEntry): AsyncGenerator<Buffer> {
 
 /** The bytes of a whole archive, as an async iterable (ends with the two zero blocks). */
 export async function* tarChunks(entries: Iterable<TarWriterEntry> | AsyncIterable<TarWriterEntry>): AsyncGenerator<Buffer, void, undefined> {
-  for await (const entry of entries) yield* entryChunks(entry);
-  yield ZERO_BLOCKS;
+  // Headers, padding and small bodies are gathered into chunks of at least COALESCE bytes:
+  // a stream of many small files would otherwise cost one stream round trip per block.
+  let held: Buffer[] = [];
+  let heldBytes = 0;
+  const take = (): Buffer => { const b = held.length === 1 ? held[0]! : Buffer.concat(held, heldBytes); held = []; heldBytes = 0; return b; };
+  for await (const entry of entries) {
+    for await (const chunk of entryChunks(entry)) {
+      if (chunk.length >= COALESCE) {
+        if (heldBytes) yield take();
+        yield chunk;
+        continue;
+      }
+      held.push(chunk);
+      heldBytes += chunk.length;
+      if (heldBytes >= COALESCE) yield take();
+    }
+  }
+  held.push(ZERO_BLOCKS);
+  heldBytes += ZERO_BLOCKS.length;
+  yield take();
 }
+
+const COALESCE = 64 * 1024;
 
 /** A readable byte stream of the archive of `entries`; backpressure reaches the entry source. */
 export function packTar(entries: Iterable<TarWriterEntry> | AsyncIterable<TarWriterEntry>): Readable {
