@@ -340,7 +340,17 @@ export class ImageService {
       throw conflict(`conflict: unable to remove repository reference "${ref}" (must force) - container ${usage.example!.slice(0, 12)} is using its referenced image ${short}`);
     }
     if (this.list().some((i) => i.parent === img.id)) {
-      throw conflict(`conflict: unable to delete ${img.id.slice(7, 19)} (cannot be forced) - image has dependent child images`);
+      if (byId) throw conflict(`conflict: unable to delete ${img.id.slice(7, 19)} (cannot be forced) - image has dependent child images`);
+      // moby: the last name of an image with children is only untagged; the image stays as
+      // an intermediate (hidden from `images` without -a).
+      for (const t of myTags) {
+        delete this.tags[t];
+        const fam = familiarString(parseReference(t));
+        out.push({ Untagged: fam });
+        this.d.events.publish({ type: 'image', action: 'untag', actorId: img.id, attributes: { name: fam } });
+      }
+      await this.d.store.saveTags(this.tags);
+      return out;
     }
     for (const t of myTags) {
       delete this.tags[t];
@@ -355,6 +365,16 @@ export class ImageService {
     await this.d.store.removeImage(img.id);
     out.push({ Deleted: img.id });
     this.d.events.publish({ type: 'image', action: 'delete', actorId: img.id, attributes: { name: img.id } });
+    // moby prunes the parents too (unless --no-prune): each untagged parent no other image
+    // and no container uses goes, up to the first one still needed.
+    for (let p = opts.noprune ? undefined : this.images.get(img.parent); p; p = this.images.get(p.parent)) {
+      if (this.tagsOf(p.id).length > 0 || p.repoDigests.length > 0) break;
+      if (this.list().some((i) => i.parent === p!.id) || this.containersUsing(p.id).total > 0) break;
+      this.images.delete(p.id);
+      await this.d.store.removeImage(p.id);
+      out.push({ Deleted: p.id });
+      this.d.events.publish({ type: 'image', action: 'delete', actorId: p.id, attributes: { name: p.id } });
+    }
     await this.collectLayers();
     return out;
   }

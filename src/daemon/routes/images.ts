@@ -25,9 +25,15 @@ export function imageRoutes(r: Router, d: ImageRoutesDeps): void {
     const before = filters.get('before')?.[0], since = filters.get('since')?.[0];
     const beforeT = before ? images.resolve(before).image.config.created ?? '' : undefined;
     const sinceT = since ? images.resolve(since).image.config.created ?? '' : undefined;
+    const all = ctx.bool('all');
+    // Like moby: an image with neither tag nor digest that has children (a build's intermediate
+    // image) is listed only with `all`; `dangling=true` looks at images without children only.
+    const parents = new Set(images.list().map((i) => i.parent).filter(Boolean));
     const out = images.list().filter((img) => {
       const tags = images.tagsOf(img.id);
-      if (dangling === 'true' && tags.length > 0) return false;
+      const hasChildren = parents.has(img.id);
+      if (tags.length === 0 && img.repoDigests.length === 0 && hasChildren && !all) return false;
+      if (dangling === 'true' && (tags.length > 0 || hasChildren)) return false;
       if (dangling === 'false' && tags.length === 0) return false;
       if (!matchLabels(filters, img.config.config?.Labels)) return false;
       if (refs && !tags.some((t) => refs.some((p) => refMatch(t, p)))) return false;
