@@ -253,9 +253,10 @@ async function main(): Promise<void> {
   const remote = new HttpRegistryRemote({ insecure: flags.insecureRegistries, certsDir: flags.registryCertsDir, mirrors: flags.registryMirrors, userAgent: `pier/${ENGINE_VERSION}` });
   const digests = new JsonBlobDigestMap(join(flags.root, 'registry', 'digests.json'));
   const readBlob = (digest: string): AsyncIterable<Buffer> => createReadStream(content.path(digest)) as AsyncIterable<Buffer>;
+  const puller = new RegistryPuller({ images, remote, snapshotter, digests, concurrency: flags.maxConcurrentDownloads });
   const { pull } = registryRoutes(router, {
     remote,
-    puller: new RegistryPuller({ images, remote, snapshotter, digests, concurrency: flags.maxConcurrentDownloads }),
+    puller,
     pusher: new RegistryPusher({ images, remote, digests, readBlob, blobSize: async (d) => (await statFile(content.path(d))).size }),
   });
   imageRoutes(router, { pull, images, driver, layerDirs: (chain) => chain.map((c) => join(snapshotDir, 'layers', c.replace('sha256:', ''), 'fs')) });
@@ -263,6 +264,7 @@ async function main(): Promise<void> {
     builds: new BuildService({
       images, containers, snapshotter, upperDir: (key) => snapshotter.upperDir(key),
       stateDir: join(flags.root, 'build'), tmpDir: join(flags.root, 'build', 'tmp'), log,
+      pull: async (ref, auth, progress) => (await puller.pull(await puller.resolve(ref, { auth }), progress)).id,
     }),
   });
   await rm(join(flags.root, 'build', 'tmp'), { recursive: true, force: true });

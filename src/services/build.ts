@@ -10,14 +10,14 @@ import { createReadStream } from 'node:fs';
 import { chmod, lstat, mkdir, readFile, rm, writeFile, open } from 'node:fs/promises';
 import { basename, join, posix } from 'node:path';
 import type { ContainerConfigWire, HostConfigWire, ImageConfigFile, Reference } from '../api/index.js';
-import { familiarString, parseSignal } from '../api/index.js';
+import { familiarString, parseReference, parseSignal, withDefaultTag } from '../api/index.js';
 import {
   parseModel, stageGraph, findStage, processWord, processWords, parseDockerfile, toInstruction, formatDuration,
   IgnoreMatcher, type DockerfileModel, type Instruction, type Stage, type CopyInstr, type ExecInstr,
 } from '../core/dockerfile/index.js';
 import { chainIds, type ImageRecord } from '../core/image/index.js';
 import { resolveUser } from '../core/oci/index.js';
-import type { Snapshotter } from '../core/ports/index.js';
+import type { RegistryCredentials, Snapshotter } from '../core/ports/index.js';
 import { EngineError, invalidArgument } from '../lib/errdefs.js';
 import { extractTar, maybeDecompress, packDirectory, packTar, readTar, walkDirectory, type TarWriterEntry } from '../lib/tar/index.js';
 import { BuildCache, stepKey } from './build-cache.js';
@@ -25,6 +25,7 @@ import { BuildContext, ContextStore, type ContextEntry } from './build-context.j
 import { copyTree, isDirIn, LayerStage, resolveIn, type PlaceMeta } from './build-fs.js';
 import type { ContainerService } from './containers.js';
 import { hostArch, type ImageService } from './images.js';
+import type { ProgressMessage } from './registry-pull.js';
 
 export interface BuildServiceDeps {
   images: ImageService;
@@ -37,6 +38,8 @@ export interface BuildServiceDeps {
   /** scratch space for contexts and mounts */
   tmpDir: string;
   log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
+  /** Pulls an image (FROM of an image not present, or --pull); resolves with its ID. */
+  pull?: (ref: Reference, auth: RegistryCredentials | undefined, progress: (m: ProgressMessage) => void) => Promise<string>;
 }
 
 export interface BuildRequest {
@@ -52,11 +55,15 @@ export interface BuildRequest {
   platform?: string;
   extraHosts: string[];
   hostConfig: HostConfigWire;
+  /** X-Registry-Config: credentials by registry domain, for pulls */
+  registryAuth?: Record<string, RegistryCredentials>;
 }
 
-/** One message of the classic builder's JSON stream. */
-export interface BuildMessage { stream?: string; aux?: { ID: string } }
+/** One message of the classic builder's JSON stream (pull progress included). */
+export interface BuildMessage extends Omit<ProgressMessage, 'aux'> { stream?: string; aux?: { ID: string } }
 export type BuildSink = (m: BuildMessage) => void;
+/** Text for the stream, or a whole message (pull progress). */
+type Out = (s: string | BuildMessage) => void;
 
 /** A build failure; `exitCode` is a failed RUN's exit code (the CLI exits with it). */
 export class BuildError extends EngineError {
@@ -130,7 +137,7 @@ export class BuildService {
 
   /** Runs a prepared build, streaming the classic builder's messages; resolves with the image ID. */
   async run(b: PreparedBuild, sink: BuildSink): Promise<string> {
-    const out = (s: string): void => { if (!b.req.quiet) sink({ stream: s }); };
+    const out: Out = (s) => { if (!b.req.quiet) sink(typeof s === 'string' ? { stream: s } : s); };
     try {
       return await new BuildRun(this.d, this.cache, this.links, b, out).run(sink);
     } finally {
@@ -147,12 +154,12 @@ export class BuildService {
 
 /** Orders the output of stages run in parallel: a stage's text appears once the earlier ones are done. */
 class OrderedOutput {
-  private buffers = new Map<number, string[]>();
+  private buffers = new Map<number, Array<string | BuildMessage>>();
   private done = new Set<number>();
   private head = 0;
-  constructor(private readonly order: number[], private readonly out: (s: string) => void) {}
+  constructor(private readonly order: number[], private readonly out: Out) {}
 
-  writer(stage: number): (s: string) => void {
+  writer(stage: number): Out {
     return (s) => {
       if (this.order[this.head] === stage) this.out(s);
       else { const b = this.buffers.get(stage) ?? []; b.push(s); this.buffers.set(stage, b); }
@@ -183,7 +190,7 @@ class BuildRun {
     private readonly cache: BuildCache,
     private readonly links: LayerLinks,
     private readonly b: PreparedBuild,
-    private readonly out: (s: string) => void,
+    private readonly out: Out,
   ) {}
 
   private get req(): BuildRequest { return this.b.req; }
@@ -252,7 +259,7 @@ class BuildRun {
 
   // ---- stages ----
 
-  private async buildStage(stage: Stage, out: (s: string) => void, labels: string[]): Promise<StageState> {
+  private async buildStage(stage: Stage, out: Out, labels: string[]): Promise<StageState> {
     const esc = this.b.model.escape;
     out(`Step ${this.stepNo.get(stage)}/${this.total} : ${stage.from.node.original}\n`);
     const image = processWord(stage.from.image, defined(this.metaArgs), esc);
@@ -269,8 +276,7 @@ class BuildRun {
     } else if (image === 'scratch') {
       st = { diffIds: [], history: [], config: { Env: [DEFAULT_PATH] }, cmdSet: false, args: new Map() };
     } else {
-      const img = this.d.images.find(image);
-      if (!img) throw new BuildError(`pull access denied for ${image.replace(/:.*$/, '')}, repository does not exist or may require 'docker login': the image is not present locally and pier's builder does not pull (pull it first)`);
+      const img = await this.baseImage(image, out);
       st = fromImage(img);
       out(` ---> ${short(img.id)}\n`);
       const triggers = img.config.config?.OnBuild ?? [];
@@ -297,6 +303,25 @@ class BuildRun {
       await this.metaStep(st, `LABEL ${JSON.stringify(k)}=${JSON.stringify(this.req.labels[k])}`, out);
     }
     return st;
+  }
+
+  /** FROM's image: the local one, or pulled when missing (always with --pull), as the classic builder does. */
+  private async baseImage(name: string, out: Out): Promise<ImageRecord> {
+    const local = this.d.images.find(name);
+    if (local && !this.req.pull) return local;
+    let ref: Reference;
+    try { ref = parseReference(name); } catch { throw new BuildError(`invalid reference format: repository name must be lowercase`); }
+    if (!ref.digest) ref = withDefaultTag(ref);
+    if (!this.d.pull) {
+      if (local) return local;
+      throw new BuildError(`pull access denied for ${familiarString(ref).replace(/:[^:/]*$/, '')}, repository does not exist or may require 'docker login'`);
+    }
+    const id = await this.d.pull(ref, this.req.registryAuth?.[ref.domain], ({ aux: _aux, ...m }) => out(m)).catch((e: unknown) => {
+      throw new BuildError((e as Error).message);
+    });
+    const img = this.d.images.find(id);
+    if (!img) throw new BuildError(`No such image: ${name}`);
+    return img;
   }
 
   /** Variables for expansion: the config's Env over the declared ARGs. */

@@ -2,7 +2,9 @@
 import { parseReference, withDefaultTag, type HostConfigWire, type Reference } from '../../api/index.js';
 import { invalidArgument } from '../../lib/errdefs.js';
 import { BuildError, type BuildService, type BuildRequest } from '../../services/index.js';
+import type { RegistryCredentials } from '../../core/ports/index.js';
 import type { Router } from '../http/index.js';
+import { decodeRegistryAuth, normalizeServerAddress } from './registry.js';
 import type { Ctx } from '../http/index.js';
 import { sendJson, startStream } from '../http/index.js';
 
@@ -12,6 +14,21 @@ function jsonParam<T>(ctx: Ctx, name: string, fallback: T): T {
   const v = ctx.q(name);
   if (v === undefined || v === '') return fallback;
   try { return JSON.parse(v) as T; } catch { throw invalidArgument(`invalid ${name} parameter: ${v}`); }
+}
+
+/** X-Registry-Config: base64url JSON of {server address: auth config}, as the CLI sends it. */
+function registryConfig(header: string | undefined): Record<string, RegistryCredentials> {
+  if (!header) return {};
+  const out: Record<string, RegistryCredentials> = {};
+  try {
+    const b64 = header.trim().replace(/-/g, '+').replace(/_/g, '/');
+    const map = JSON.parse(Buffer.from(b64, 'base64').toString('utf8')) as Record<string, unknown>;
+    for (const [server, conf] of Object.entries(map ?? {})) {
+      const creds = decodeRegistryAuth(Buffer.from(JSON.stringify(conf)).toString('base64'));
+      if (creds) out[normalizeServerAddress(server)] = creds;
+    }
+  } catch { /* no credentials */ }
+  return out;
 }
 
 export function buildRequestFrom(ctx: Ctx): BuildRequest {
@@ -38,6 +55,7 @@ export function buildRequestFrom(ctx: Ctx): BuildRequest {
     platform: ctx.q('platform') || undefined,
     extraHosts: extra ? extra.split(/[,\s]+/).filter(Boolean) : [],
     hostConfig,
+    registryAuth: registryConfig(ctx.req.headers['x-registry-config'] as string | undefined),
   };
 }
 
