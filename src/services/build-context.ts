@@ -278,8 +278,8 @@ export class BuildContext {
     return out;
   }
 
-  /** Makes a directory tree of `path` under `target` (hard links to the objects), for bind mounts. */
-  async materialize(path: string, target: string): Promise<void> {
+  /** Makes a directory tree of `path` at `target` for a bind mount: hard links to the objects, or copies when it may be written. */
+  async materialize(path: string, target: string, writable = false): Promise<void> {
     for (const [rel, e] of this.tree(path)) {
       const dst = rel ? join(target, rel) : target;
       if (e.type === 'dir') {
@@ -289,7 +289,11 @@ export class BuildContext {
         await symlink(e.sum, dst);
       } else if (e.type === 'file') {
         await mkdir(dirname(dst), { recursive: true });
-        try { await link(this.objectPath(e), dst); } catch { await copyFile(this.objectPath(e), dst); await chmod(dst, e.mode); }
+        if (!writable) {
+          try { await link(this.objectPath(e), dst); continue; } catch { /* copy */ }
+        }
+        await copyFile(this.objectPath(e), dst);
+        await chmod(dst, e.mode);
       }
     }
   }

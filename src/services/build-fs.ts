@@ -115,7 +115,11 @@ export class LayerStage {
   /** objects linked by this stage */
   readonly linked = new Set<string>();
 
-  constructor(readonly view: string, readonly stage: string, private readonly objectsInView: ReadonlySet<string>) {}
+  /**
+   * `view`: where paths are looked up (the parent's rootfs, or an empty directory for COPY
+   * --link); `image`: the parent's rootfs (for /etc/passwd and such).
+   */
+  constructor(readonly view: string, readonly stage: string, private readonly objectsInView: ReadonlySet<string>, readonly image = view) {}
 
   private async find(rel: string[]): Promise<{ st: Stats; host: string } | undefined> {
     for (const base of [this.stage, this.view]) {

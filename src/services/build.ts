@@ -10,10 +10,11 @@ import { createReadStream } from 'node:fs';
 import { chmod, lstat, mkdir, readFile, rm, writeFile, open } from 'node:fs/promises';
 import { basename, join, posix } from 'node:path';
 import type { ContainerConfigWire, HostConfigWire, ImageConfigFile, Reference } from '../api/index.js';
+import type { MountWire } from '../core/container/index.js';
 import { familiarString, parseReference, parseSignal, withDefaultTag } from '../api/index.js';
 import {
   parseModel, stageGraph, findStage, processWord, processWords, parseDockerfile, toInstruction, formatDuration,
-  IgnoreMatcher, type DockerfileModel, type Instruction, type Stage, type CopyInstr, type ExecInstr,
+  IgnoreMatcher, parseRunMount, cleanPath, type RunMount, type DockerfileModel, type Instruction, type Stage, type CopyInstr, type ExecInstr,
 } from '../core/dockerfile/index.js';
 import { chainIds, type ImageRecord } from '../core/image/index.js';
 import { resolveUser } from '../core/oci/index.js';
@@ -490,7 +491,7 @@ class BuildRun {
    * (LayerStage), and commits that directory as the layer: its tar is hashed and stored in
    * one pass and the directory itself becomes the unpacked layer.
    */
-  private async withStage<T>(st: StageState, fn: (stage: LayerStage) => Promise<T>, commit: (r: T) => boolean): Promise<{ diffId?: string; result: T }> {
+  private async withStage<T>(st: StageState, fn: (stage: LayerStage) => Promise<T>, commit: (r: T) => boolean, opts: { detached?: boolean } = {}): Promise<{ diffId?: string; result: T }> {
     const key = `build-${randomBytes(12).toString('hex')}`;
     const view = join(this.d.tmpDir, key);
     const stageDir = join(this.d.tmpDir, `${key}-layer`);
@@ -504,13 +505,17 @@ class BuildRun {
       const t0 = Date.now();
       await this.d.snapshotter.mount(key, chain, view);
       try {
-        const stage = new LayerStage(view, stageDir, await this.links.inImage(chain));
+        // COPY --link: paths resolve in an empty tree (the layer does not depend on what is below)
+        let lookIn = view;
+        if (opts.detached) { lookIn = `${view}-empty`; await mkdir(lookIn, { recursive: true }); }
+        const stage = new LayerStage(lookIn, stageDir, await this.links.inImage(chain), view);
         result = await fn(stage);
         linked = stage.linked;
         this.d.log('debug', `PROF  stage fn ${Date.now() - t0} ms`);
       } finally {
         await this.d.snapshotter.unmount(view);
         await rm(view, { recursive: true, force: true }).catch(() => {});
+        if (opts.detached) await rm(`${view}-empty`, { recursive: true, force: true }).catch(() => {});
       }
       if (!commit(result)) return { result };
       const t1 = Date.now();
@@ -576,14 +581,27 @@ class BuildRun {
     }
     const { shown, all } = this.runArgs(st);
     const createdBy = (shown.length ? `|${shown.length} ${shown.join(' ')} ` : '') + argv.join(' ');
-    const key = stepKey({ parent: st.imageId ?? 'scratch', createdBy, config: cleanConfig(st.config) });
+    const mounts = (ins.mounts ?? []).map((spec) => {
+      try { return parseRunMount(processWord(spec, this.expansionEnv(st), this.b.model.escape)); } catch (e) { throw new BuildError(`failed to parse --mount=${spec}: ${(e as Error).message}`); }
+    });
+    const key = stepKey({ parent: st.imageId ?? 'scratch', createdBy, config: cleanConfig(st.config), ...(mounts.length ? { sources: await this.mountsKey(mounts) } : {}) });
     if (await this.cached(st, key, out)) return;
     if (!st.imageId) throw new BuildError('Please provide a source image with `from` prior to run');
+    const mounted = await this.prepareMounts(mounts);
+    try {
+      await this.runContainer(st, ins, argv, all, createdBy, key, mounted.wire, mounts, out);
+    } finally {
+      await mounted.release();
+    }
+  }
+
+  private async runContainer(st: StageState, ins: ExecInstr, argv: string[], all: string[], createdBy: string, key: string, mountWire: MountWire[], mounts: RunMount[], out: (s: string) => void): Promise<void> {
     const hostConfig: HostConfigWire = {
       ...this.req.hostConfig,
       NetworkMode: ins.network === 'none' ? 'none' : ins.network === 'host' ? 'host' : (this.req.networkMode || 'default'),
       ...(this.req.extraHosts.length ? { ExtraHosts: this.req.extraHosts } : {}),
       LogConfig: { Type: 'json-file', Config: {} },
+      ...(mountWire.length ? { Mounts: mountWire } : {}),
     };
     const { id } = await this.d.containers.create({
       Image: st.imageId,
@@ -618,7 +636,11 @@ class BuildRun {
     let diffId: string;
     try {
       const t1 = Date.now();
-      ({ diffId } = await this.d.images.addLayer(packDirectory(this.d.upperDir(id), { overlayWhiteouts: true, filter: runtimeArtifact }), chainIds(st.diffIds).at(-1)));
+      // the mount points runc made for RUN --mount targets are not part of the layer
+      const stubs = new Set(mounts.map((m) => posix.resolve('/', m.target).slice(1)));
+      const keep = (name: string, s: { isFile(): boolean; isDirectory(): boolean; size: number }): boolean =>
+        runtimeArtifact(name, s) && !(stubs.has(name.replace(/^\.?\//, '')) && ((s.isFile() && s.size === 0) || s.isDirectory()));
+      ({ diffId } = await this.d.images.addLayer(packDirectory(this.d.upperDir(id), { overlayWhiteouts: true, filter: keep }), chainIds(st.diffIds).at(-1)));
       this.d.log('debug', `PROF  run addLayer ${Date.now() - t1} ms`);
     } finally {
       const t2 = Date.now();
@@ -628,6 +650,90 @@ class BuildRun {
     out(`Removing intermediate container ${id.slice(0, 12)}\n`);
     const img = await this.commit(st, { createdBy, empty: false, diffId, key });
     out(` ---> ${short(img)}\n`);
+  }
+
+  /** The part of a RUN's cache key that its mounts decide: their specs and what bind mounts show. */
+  private async mountsKey(mounts: RunMount[]): Promise<string> {
+    const h = createHash('sha256');
+    for (const m of mounts) {
+      h.update(JSON.stringify(m));
+      if (m.type !== 'bind') continue;
+      if (m.from) h.update(`from:${(await this.mountSource(m.from)).id}`);
+      else h.update(`ctx:${this.b.ctx.checksum([this.contextPath(m.source)])}`);
+    }
+    return h.digest('hex');
+  }
+
+  private contextPath(source: string): string {
+    const p = cleanPath(source || '.').replace(/^\/+/, '') || '.';
+    if (p === '..' || p.startsWith('../')) throw new BuildError(`failed to compute cache key: ${source}: path outside the build context`);
+    if (p !== '.' && !this.b.ctx.visible(p)) throw new BuildError(`failed to compute cache key: "/${p}" not found: not found`);
+    return p;
+  }
+
+  /** A bind mount's `from`: a stage of this build or an image. */
+  private async mountSource(from: string): Promise<{ id: string; diffIds: string[] }> {
+    const ref = processWord(from, defined(this.metaArgs), this.b.model.escape);
+    const stage = findStage(this.b.model, ref, Number.MAX_SAFE_INTEGER);
+    if (stage) {
+      const s = await this.results.get(stage.index);
+      if (!s) throw new BuildError(`invalid from flag value ${ref}: stage not built`);
+      return { id: s.imageId ?? 'scratch', diffIds: s.diffIds };
+    }
+    const img = this.d.images.find(ref) ?? this.d.images.find(await this.baseImage(ref, this.out).then((i) => i.id));
+    if (!img) throw new BuildError(`invalid from flag value ${ref}: No such image`);
+    return { id: img.id, diffIds: img.config.rootfs.diff_ids };
+  }
+
+  /**
+   * Host sides of RUN --mount: bind from the context (a tree of hard links to the store when
+   * read-only, of copies when writable: writes are thrown away either way), bind from a stage
+   * or image (its rootfs mounted for the step), cache (a directory under <root>/build/cache
+   * kept across builds; `locked` and `private` take turns), tmpfs.
+   */
+  private async prepareMounts(mounts: RunMount[]): Promise<{ wire: MountWire[]; release: () => Promise<void> }> {
+    const wire: MountWire[] = [];
+    const undo: Array<() => Promise<void>> = [];
+    const release = async (): Promise<void> => { for (const u of undo.reverse()) await u().catch(() => {}); };
+    try {
+      for (const m of mounts) {
+        const target = posix.resolve('/', m.target);
+        if (m.type === 'tmpfs') {
+          wire.push({ Type: 'tmpfs', Target: target, ...(m.size ? { TmpfsOptions: { SizeBytes: m.size } } : {}) });
+        } else if (m.type === 'cache') {
+          const dir = join(this.d.stateDir, 'cache', createHash('sha256').update(m.id || target).digest('hex').slice(0, 32));
+          try { await lstat(dir); } catch {
+            await mkdir(dir, { recursive: true });
+            await chmod(dir, m.mode ?? 0o755);
+            await chownPath(dir, m.uid ?? 0, m.gid ?? 0);
+          }
+          if (m.sharing !== 'shared') undo.push(await cacheLock(dir));
+          wire.push({ Type: 'bind', Source: dir, Target: target, ReadOnly: m.readonly });
+        } else if (m.from) {
+          const src = await this.mountSource(m.from);
+          const key = `build-${randomBytes(12).toString('hex')}`;
+          const root = join(this.d.tmpDir, key);
+          await this.d.snapshotter.prepare(key);
+          undo.push(async () => { await this.d.snapshotter.remove(key); });
+          await this.d.snapshotter.mount(key, chainIds(src.diffIds), root);
+          undo.push(async () => { await this.d.snapshotter.unmount(root); await rm(root, { recursive: true, force: true }); });
+          const host = await resolveIn(root, posix.resolve('/', m.source || '/'));
+          if (!(await exists(host))) throw new BuildError(`failed to compute cache key: "${posix.resolve('/', m.source || '/')}" not found: not found`);
+          wire.push({ Type: 'bind', Source: host, Target: target, ReadOnly: m.readonly });
+        } else {
+          const p = this.contextPath(m.source);
+          const dir = join(this.b.ctx.dir, `mount-${randomBytes(6).toString('hex')}`);
+          undo.push(async () => { await rm(dir, { recursive: true, force: true }); });
+          await mkdir(this.b.ctx.dir, { recursive: true, mode: 0o700 });
+          await this.b.ctx.materialize(p, dir, !m.readonly);
+          wire.push({ Type: 'bind', Source: dir, Target: target, ReadOnly: m.readonly });
+        }
+      }
+    } catch (e) {
+      await release();
+      throw e;
+    }
+    return { wire, release };
   }
 
   private async copyStep(st: StageState, ins: CopyInstr, env: Map<string, string>, out: (s: string) => void): Promise<void> {
@@ -684,13 +790,13 @@ class BuildRun {
     const sum = h.digest('hex');
     const single = count === 1 && local.length === 1 && !ins.from ? ctx.entries.get(local[0]!) : undefined;
     const kindWord = count > 1 ? 'multi' : single?.type === 'dir' || local[0] === '.' ? 'dir' : 'file';
-    const createdBy = `${this.shell(st).join(' ')} #(nop) ${ins.kind} ${ins.chown ? `--chown=${ins.chown} ` : ''}${ins.chmod ? `--chmod=${ins.chmod} ` : ''}${kindWord}:${sum} in ${rawDest} `;
+    const createdBy = `${this.shell(st).join(' ')} #(nop) ${ins.kind} ${ins.chown ? `--chown=${ins.chown} ` : ''}${ins.chmod ? `--chmod=${ins.chmod} ` : ''}${ins.link ? '--link ' : ''}${kindWord}:${sum} in ${rawDest} `;
     const key = stepKey({ parent: st.imageId ?? 'scratch', createdBy, config: cleanConfig(st.config), sources: sum });
     try {
       if (await this.cached(st, key, out)) return;
       const mode = ins.chmod ? parseMode(ins.chmod) : undefined;
       const { diffId } = await this.withStage(st, async (stage) => {
-        const owner = ins.chown ? await chownIds(stage.view, word(ins.chown)) : { uid: 0, gid: 0 };
+        const owner = ins.chown ? await chownIds(stage.image, word(ins.chown)) : { uid: 0, gid: 0 };
         const intoDir = destIsDirSyntax || count > 1 || await stage.isDir(dest);
         const target = async (name: string): Promise<string> => {
           if (intoDir) return join(await stage.mkdirp(dest), name);
@@ -730,7 +836,7 @@ class BuildRun {
           const fh = await open(t, 'r'); await fh.chown(owner.uid, owner.gid); await fh.close();
         }
         return true;
-      }, () => true);
+      }, () => true, { detached: ins.link });
       const id = await this.commit(st, { createdBy, empty: false, diffId, key });
       out(` ---> ${short(id)}\n`);
     } finally {
@@ -779,6 +885,24 @@ class BuildRun {
 }
 
 // ---- helpers ----
+
+const cacheLocks = new Map<string, Promise<void>>();
+
+/** Waits for the cache directory's turn; resolves with the function that ends it. */
+async function cacheLock(dir: string): Promise<() => Promise<void>> {
+  const before = cacheLocks.get(dir) ?? Promise.resolve();
+  let done!: () => void;
+  const mine = new Promise<void>((r) => { done = r; });
+  const chained = before.then(() => mine);
+  cacheLocks.set(dir, chained);
+  await before;
+  return async () => { done(); if (cacheLocks.get(dir) === chained) cacheLocks.delete(dir); };
+}
+
+async function chownPath(path: string, uid: number, gid: number): Promise<void> {
+  const fh = await open(path, 'r');
+  try { await fh.chown(uid, gid); } finally { await fh.close(); }
+}
 
 /** Passes tar entries through, adding up the file sizes (a layer's size as unpacked). */
 async function* countBytes(entries: AsyncIterable<TarWriterEntry>, add: (n: number) => void): AsyncGenerator<TarWriterEntry> {

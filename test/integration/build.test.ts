@@ -3,17 +3,20 @@
 // Dockerfile when its socket exists (unix:///run/ref-docker/docker.sock).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import net from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { startPierd, requires, engineRequirements, repoRoot, type Engine, type DockerResult } from './harness.js';
+import { startPierd, requires, engineRequirements, repoRoot, waitFor, isExternal, type Engine, type DockerResult } from './harness.js';
 
 const REF = '/run/ref-docker/docker.sock';
 // A socket file can outlive its daemon: ask it.
 const hasRef = existsSync(REF) && spawnSync('docker', ['-H', `unix://${REF}`, 'version'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
 const BK0 = { DOCKER_BUILDKIT: '0' };
+// `pier registry serve` for the FROM-pull test: 127.0.0.1 only, a port of this file's own
+const REGISTRY_PORT = 41837;
 
 function writeTree(dir: string, files: Record<string, string | Buffer>): string {
   for (const [name, data] of Object.entries(files)) {
@@ -261,5 +264,98 @@ describe('build', { skip: requires(...engineRequirements) }, () => {
     assert.match((await build(dir)).stdout, /Using cache/);
     await h.ok(['builder', 'prune', '-f']).catch(async () => h.ok(['system', 'prune', '-f']));
     assert.doesNotMatch((await build(dir)).stdout, /Using cache/);
+  });
+  it('FROM pulls an image that is not present, with the pull progress in the build output', async () => {
+    const regRoot = mkdtempSync(join(tmp, 'reg-'));
+    const reg = spawn(process.execPath, [join(repoRoot, 'bin/pier'), 'registry', 'serve', '--addr', `127.0.0.1:${REGISTRY_PORT}`, '--root', regRoot], { stdio: 'ignore' });
+    const remote = `127.0.0.1:${REGISTRY_PORT}/it-build-pull-${process.pid}:1`;
+    try {
+      await waitFor(() => new Promise<boolean>((r) => { const c = net.connect(REGISTRY_PORT, '127.0.0.1', () => { c.destroy(); r(true); }); c.on('error', () => r(false)); }), { timeout: 15_000 });
+      // an image with a layer of its own, pushed from pier, then removed here
+      const base = tag('pullbase');
+      assert.equal((await build(ctx({ Dockerfile: 'FROM busybox\nRUN echo pushed > /pushed\n' }), ['-t', base])).code, 0);
+      await h.ok(['tag', base, remote]);
+      await h.ok(['push', remote]);
+      await h.ok(['rmi', remote, base]);
+      assert.notEqual((await h.docker(['image', 'inspect', remote])).code, 0);
+      const t = tag('pulled');
+      const r = await build(ctx({ Dockerfile: `FROM ${remote}\nRUN cat /pushed > /seen\n` }), ['-t', t]);
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+      assert.match(r.stdout, /Step 1\/2 : FROM 127\.0\.0\.1:\d+\/it-build-pull-\d+:1\n1: Pulling from it-build-pull-\d+\n/);
+      assert.match(r.stdout, /: Pull complete\n/);
+      assert.match(r.stdout, /Status: Downloaded newer image for 127\.0\.0\.1:\d+\/it-build-pull-\d+:1\n ---> [0-9a-f]{12}\nStep 2\/2 : RUN/);
+      assert.equal(await h.ok(['run', '--rm', '--network', 'none', t, 'cat', '/seen']), 'pushed');
+      // the pulled image keeps its name, as after `docker pull`
+      assert.match(await h.ok(['images', '--format', '{{.Repository}}:{{.Tag}}']), new RegExp(`^${remote.replace(/\./g, '\\.')}$`, 'm'));
+      const missing = await build(ctx({ Dockerfile: `FROM 127.0.0.1:${REGISTRY_PORT}/it-build-nothing-${process.pid}:1\n` }));
+      assert.equal(missing.code, 1, missing.stdout);
+      assert.match(missing.stderr, /it-build-nothing/);
+    } finally {
+      reg.kill('SIGTERM');
+      await h.docker(['rmi', '-f', remote]).catch(() => undefined);
+    }
+  });
+
+  it('intermediate images are hidden from `docker images` but listed with -a; rmi removes them with the image', async () => {
+    const t = tag('inter');
+    const r = await build(ctx({ Dockerfile: 'FROM busybox\nENV I=1\nRUN echo i > /i\nCMD ["sh"]\n' }), ['-t', t]);
+    assert.equal(r.code, 0, r.stderr);
+    const ids = [...r.stdout.matchAll(/^ ---> ([0-9a-f]{12})$/gm)].map((m) => m[1]!);
+    assert.equal(ids.length, 4, r.stdout); // busybox, ENV, RUN, CMD
+    const [, env, run, final] = ids as [string, string, string, string];
+    const shown = (await h.ok(['images', '-q'])).split('\n');
+    const all = (await h.ok(['images', '-aq'])).split('\n');
+    const dangling = (await h.ok(['images', '-q', '-f', 'dangling=true'])).split('\n');
+    assert.ok(shown.includes(final) && !shown.includes(env) && !shown.includes(run), `images: ${shown.join(' ')}`);
+    assert.ok(all.includes(final) && all.includes(env) && all.includes(run), `images -a: ${all.join(' ')}`);
+    assert.ok(!dangling.includes(env) && !dangling.includes(run), `dangling: ${dangling.join(' ')}`);
+    const rm = await h.ok(['rmi', t]);
+    for (const id of [final, run, env]) assert.match(rm, new RegExp(`^Deleted: sha256:${id}`, 'm'));
+    const after = (await h.ok(['images', '-aq'])).split('\n');
+    assert.ok(!after.includes(env) && !after.includes(run) && !after.includes(final));
+    tags.splice(tags.indexOf(t), 1);
+  });
+
+  it('RUN --mount=type=cache|bind|tmpfs and COPY --link (BuildKit syntax the classic builder refuses)', async () => {
+    const df = [
+      'FROM busybox AS base',
+      'RUN echo from-stage > /s',
+      'FROM busybox',
+      'RUN --mount=type=cache,target=/var/cache/it echo run >> /var/cache/it/log && wc -l < /var/cache/it/log > /cache-count',
+      'RUN --mount=type=bind,source=dir,target=/mnt cat /mnt/a > /from-ctx && (touch /mnt/x 2>/dev/null && echo writable || echo readonly) > /bind-ro',
+      'RUN --mount=type=bind,from=base,source=/s,target=/s2 cat /s2 > /from-stage',
+      'RUN --mount=type=tmpfs,target=/t,size=1m mount | grep " /t " | cut -d" " -f5 > /tmpfs && echo x > /t/y',
+      'RUN --mount=type=bind,source=dir,target=/mnt,rw echo changed > /mnt/a && cat /mnt/a > /rw',
+      'COPY --link f /linked/f',
+    ].join('\n') + '\n';
+    const dir = ctx({ Dockerfile: df, 'dir/a': 'ctxfile\n', f: 'linked\n' });
+    const t = tag('mount');
+    const r = await build(dir, ['-t', t]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const show = 'for f in cache-count from-ctx bind-ro from-stage tmpfs rw linked/f; do echo "$f=$(cat /$f)"; done; ls -d /var/cache/it /mnt /s2 /t 2>/dev/null | wc -l';
+    assert.equal(await h.ok(['run', '--rm', '--network', 'none', t, 'sh', '-c', show]),
+      'cache-count=1\nfrom-ctx=ctxfile\nbind-ro=readonly\nfrom-stage=from-stage\ntmpfs=tmpfs\nrw=changed\nlinked/f=linked\n0');
+    // a writable bind mount never reaches the context: the next build still reads the original
+    const again = await build(dir, ['-t', t]);
+    assert.equal(again.stdout.match(/Using cache/g)?.length, 7, again.stdout);
+    // a changed bind-mounted file re-runs the step that mounts it (and what follows)
+    writeFileSync(join(dir, 'dir/a'), 'ctxfile2\n');
+    const changed = await build(dir, ['-t', t]);
+    assert.equal(changed.stdout.match(/Using cache/g)?.length, 2, changed.stdout);
+    assert.match(changed.stdout, /Step 5\/9 : RUN --mount=type=bind,source=dir[^\n]*\n ---> Running in/);
+    assert.equal(await h.ok(['run', '--rm', '--network', 'none', t, 'cat', '/cache-count', '/from-ctx']), '1\nctxfile2');
+    // the cache mount outlives the build
+    assert.equal((await build(dir, ['-t', t, '--no-cache'])).code, 0);
+    assert.equal(await h.ok(['run', '--rm', '--network', 'none', t, 'cat', '/cache-count']), '2');
+    const bad = await build(ctx({ Dockerfile: 'FROM busybox\nRUN --mount=type=secret,id=x true\n' }));
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /mount type "secret" is not supported/);
+    if (hasRef && !isExternal) {
+      const ref = spawnSync('docker', ['-H', `unix://${REF}`, 'build', '--network', 'none', dir], { encoding: 'utf8', env: { ...process.env, ...BK0 } });
+      assert.notEqual(ref.status, 0, 'the classic builder refuses RUN --mount');
+      // 20.10 stops at its own --mount parser (tmpfs size=) or, past it, at "the --mount option requires BuildKit"
+      assert.match(ref.stdout + ref.stderr, /the --mount option requires BuildKit|dockerfile parse error line \d+/);
+      spawnSync('docker', ['-H', `unix://${REF}`, 'image', 'prune', '-f'], { encoding: 'utf8' });
+    }
   });
 });

@@ -2,7 +2,7 @@
 export { DockerfileError, atLine } from './errors.js';
 export { parseDockerfile, INSTRUCTIONS, type Node, type Heredoc, type ParsedDockerfile } from './parser.js';
 export {
-  parseModel, toInstruction, splitWords, stageGraph, findStage, parseDuration, formatDuration,
+  parseModel, toInstruction, splitWords, stageGraph, findStage, parseDuration, formatDuration, parseRunMount, type RunMount,
   type Instruction, type FromInstr, type ExecInstr, type KvInstr, type ArgInstr, type ListInstr, type WordInstr,
   type CopyInstr, type OnbuildInstr, type HealthInstr, type ShellInstr, type Stage, type DockerfileModel,
 } from './instructions.js';

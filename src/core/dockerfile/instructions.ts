@@ -8,7 +8,83 @@ import { parseDockerfile, type Heredoc, type Node } from './parser.js';
 
 interface Base { node: Node }
 export interface FromInstr extends Base { kind: 'FROM'; image: string; stageName?: string; platform?: string }
-export interface ExecInstr extends Base { kind: 'RUN' | 'CMD' | 'ENTRYPOINT'; json: boolean; args: string[]; heredocs: Heredoc[]; network?: string }
+export interface ExecInstr extends Base {
+  kind: 'RUN' | 'CMD' | 'ENTRYPOINT'; json: boolean; args: string[]; heredocs: Heredoc[]; network?: string;
+  /** RUN --mount (BuildKit syntax), words unexpanded */
+  mounts?: string[];
+}
+
+/** One `RUN --mount=…` (BuildKit's syntax: comma-separated key=value). */
+export interface RunMount {
+  type: 'bind' | 'cache' | 'tmpfs';
+  target: string;
+  /** bind: path in the context or in `from`; cache: path in `from` (not supported) */
+  source: string;
+  /** bind: a stage or image to read from */
+  from?: string;
+  /** cache: the cache's name (default: the target) */
+  id?: string;
+  readonly: boolean;
+  sharing: 'shared' | 'private' | 'locked';
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  /** tmpfs: bytes */
+  size?: number;
+}
+
+/** Parses one --mount value (already expanded). Throws a DockerfileError on bad input. */
+export function parseRunMount(spec: string): RunMount {
+  let type = 'bind';
+  const kv: Array<[string, string | undefined]> = [];
+  for (const field of spec.split(',')) {
+    if (!field) continue;
+    const eq = field.indexOf('=');
+    const k = (eq < 0 ? field : field.slice(0, eq)).trim().toLowerCase();
+    const v = eq < 0 ? undefined : field.slice(eq + 1);
+    if (k === 'type') type = (v ?? '').toLowerCase(); else kv.push([k, v]);
+  }
+  if (type === 'secret' || type === 'ssh') throw new DockerfileError(`mount type "${type}" is not supported: pier's builder gets no secrets or ssh agents over the classic build API`);
+  if (type !== 'bind' && type !== 'cache' && type !== 'tmpfs') throw new DockerfileError(`unsupported mount type "${type}"`);
+  const m: RunMount = { type, target: '', source: '', readonly: type === 'bind', sharing: 'shared' };
+  const bool = (k: string, v: string | undefined): boolean => {
+    if (v === undefined || v === '' || v === 'true') return true;
+    if (v === 'false') return false;
+    throw new DockerfileError(`invalid value for ${k}: ${v}`);
+  };
+  const int = (k: string, v: string | undefined, base = 10): number => {
+    const n = v !== undefined && /^[0-9]+$/.test(v) ? parseInt(v, base) : NaN;
+    if (Number.isNaN(n)) throw new DockerfileError(`invalid value for ${k}: ${v}`);
+    return n;
+  };
+  for (const [k, v] of kv) {
+    switch (k) {
+      case 'target': case 'dst': case 'destination': m.target = v ?? ''; break;
+      case 'source': case 'src': m.source = v ?? ''; break;
+      case 'from': m.from = v; break;
+      case 'id': m.id = v; break;
+      case 'readonly': case 'ro': m.readonly = bool(k, v); break;
+      case 'readwrite': case 'rw': m.readonly = !bool(k, v); break;
+      case 'sharing':
+        if (v !== 'shared' && v !== 'private' && v !== 'locked') throw new DockerfileError(`unsupported sharing value "${v}"`);
+        m.sharing = v; break;
+      case 'mode': m.mode = int(k, v, 8); break;
+      case 'uid': m.uid = int(k, v); break;
+      case 'gid': m.gid = int(k, v); break;
+      case 'size': {
+        const s = /^([0-9]+)([kmg]?)b?$/i.exec(v ?? '');
+        if (!s) throw new DockerfileError(`invalid value for size: ${v}`);
+        m.size = Number(s[1]) * ({ '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 } as Record<string, number>)[s[2]!.toLowerCase()]!;
+        break;
+      }
+      case 'required': case 'env': break;
+      default: throw new DockerfileError(`unexpected key '${k}' in '${spec}'`);
+    }
+  }
+  if (!m.target) throw new DockerfileError('mount target must be specified');
+  if (type === 'cache' && m.from) throw new DockerfileError('cache mounts with from= are not supported by pier\'s builder');
+  return m;
+}
 export interface KvInstr extends Base { kind: 'ENV' | 'LABEL'; pairs: Array<[string, string]> }
 export interface ArgInstr extends Base { kind: 'ARG'; args: Array<{ name: string; value?: string }> }
 export interface ListInstr extends Base { kind: 'EXPOSE' | 'VOLUME'; values: string[] }
@@ -20,6 +96,8 @@ export interface CopyInstr extends Base {
   from?: string;
   chown?: string;
   chmod?: string;
+  /** COPY --link */
+  link?: boolean;
   heredocs: Heredoc[];
 }
 export interface OnbuildInstr extends Base { kind: 'ONBUILD'; trigger: string }
@@ -62,6 +140,11 @@ export function splitWords(s: string, esc = '\\'): string[] {
   }
   if (inWord) out.push(cur);
   return out;
+}
+
+/** Every value of a repeatable flag (`--mount` may be given more than once). */
+function flagValues(node: Node, name: string): string[] {
+  return node.flags.filter((f) => f.startsWith(`--${name}=`)).map((f) => f.slice(name.length + 3));
 }
 
 function flagMap(node: Node, file: string, allowed: string[]): Map<string, string> {
@@ -122,7 +205,8 @@ export function toInstruction(node: Node, file = 'Dockerfile', esc = '\\'): Inst
       const f = flagMap(node, file, ['network', 'mount', 'security']);
       const a = execArgs(node);
       if (a.args.length === 0 && !node.heredocs.length) throw err('RUN requires at least one argument');
-      return { kind: 'RUN', node, ...a, heredocs: node.heredocs, network: f.get('network') };
+      const mounts = flagValues(node, 'mount');
+      return { kind: 'RUN', node, ...a, heredocs: node.heredocs, network: f.get('network'), ...(mounts.length ? { mounts } : {}) };
     }
     case 'CMD': case 'ENTRYPOINT':
       noFlags();
@@ -181,7 +265,7 @@ export function toInstruction(node: Node, file = 'Dockerfile', esc = '\\'): Inst
       if (node.cmd === 'ADD' && f.has('from')) throw err('ADD does not support the --from flag');
       const w = node.json ?? words();
       if (w.length < 2) throw err(`${node.cmd} requires at least two arguments, but only one was provided. Destination could not be determined.`);
-      return { kind: node.cmd, node, sources: w.slice(0, -1), dest: w[w.length - 1]!, from: f.get('from'), chown: f.get('chown'), chmod: f.get('chmod'), heredocs: node.heredocs };
+      return { kind: node.cmd, node, sources: w.slice(0, -1), dest: w[w.length - 1]!, from: f.get('from'), chown: f.get('chown'), chmod: f.get('chmod'), ...(f.has('link') && f.get('link') !== 'false' ? { link: true } : {}), heredocs: node.heredocs };
     }
     case 'ONBUILD': {
       const t = node.rest.trim();
@@ -293,6 +377,11 @@ export function stageGraph(model: DockerfileModel, target?: string): { order: nu
     for (const i of s.instructions) {
       if (i.kind === 'COPY' && i.from) {
         const st = findStage(model, i.from, s.index);
+        if (st) d.add(st.index);
+      }
+      for (const spec of i.kind === 'RUN' ? i.mounts ?? [] : []) {
+        const from = /(?:^|,)from=([^,]*)/.exec(spec)?.[1];
+        const st = from ? findStage(model, from, s.index) : undefined;
         if (st) d.add(st.index);
       }
     }
