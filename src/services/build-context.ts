@@ -41,6 +41,8 @@ export interface ObjectMeta { mode: number; uid: number; gid: number; mtime: num
  */
 export class ContextStore {
   private names: Promise<Set<string>> | undefined;
+  /** objects the contexts of running builds refer to (count per name): never pruned */
+  private readonly inUse = new Map<string, number>();
 
   constructor(readonly dir: string) {}
 
@@ -71,14 +73,20 @@ export class ContextStore {
     return join(this.tmp, randomBytes(8).toString('hex'));
   }
 
+  /*
+   * Every name handed out below is retained (see `retain`) in the same step that finds or
+   * makes it, so a prune running meanwhile cannot take it away; the caller releases it.
+   */
+
   /** Gives a written temp file its metadata and its name (or drops it when the name exists). */
   async adopt(tmp: string, sum: string, m: ObjectMeta): Promise<string> {
     const names = await this.index();
     const name = ContextStore.objectName(sum, m);
-    if (names.has(name)) { await unlink(tmp).catch(() => {}); return name; }
+    if (names.has(name)) { this.retain([name]); await unlink(tmp).catch(() => {}); return name; }
     await chmod(tmp, m.mode);
     if (m.uid !== 0 || m.gid !== 0 || process.getuid?.() !== 0) await lchown(tmp, m.uid, m.gid).catch(() => {});
     await utimes(tmp, m.mtime, m.mtime);
+    this.retain([name]);
     await rename(tmp, this.path(name));
     names.add(name);
     return name;
@@ -87,7 +95,7 @@ export class ContextStore {
   /** Stores bytes already in memory; written only when new. */
   async put(data: Buffer, sum: string, m: ObjectMeta): Promise<string> {
     const name = ContextStore.objectName(sum, m);
-    if ((await this.index()).has(name)) return name;
+    if ((await this.index()).has(name)) { this.retain([name]); return name; }
     const tmp = await this.tempPath();
     await writeFile(tmp, data, { mode: m.mode & 0o777 });
     return this.adopt(tmp, sum, m);
@@ -97,20 +105,36 @@ export class ContextStore {
   async variant(name: string, m: ObjectMeta): Promise<string> {
     const sum = name.slice(0, name.indexOf('-'));
     const want = ContextStore.objectName(sum, m);
-    if ((await this.index()).has(want)) return want;
+    if ((await this.index()).has(want)) { this.retain([want]); return want; }
     const tmp = await this.tempPath();
     await copyFile(this.path(name), tmp);
     return this.adopt(tmp, sum, m);
   }
 
-  /** Removes the objects no layer links; returns how many bytes that freed. */
-  async prune(): Promise<number> {
+  /** Marks objects as used by a running build (until `release`). */
+  retain(names: Iterable<string>): void {
+    for (const n of names) this.inUse.set(n, (this.inUse.get(n) ?? 0) + 1);
+  }
+
+  release(names: Iterable<string>): void {
+    for (const n of names) {
+      const c = (this.inUse.get(n) ?? 1) - 1;
+      if (c > 0) this.inUse.set(n, c); else this.inUse.delete(n);
+    }
+  }
+
+  /**
+   * Removes the objects no layer links and no running build uses, except those in `keep`;
+   * returns how many bytes that freed.
+   */
+  async prune(keep: ReadonlySet<string> = new Set()): Promise<number> {
     const names = await this.index();
     let freed = 0;
     for (const n of [...names]) {
+      if (keep.has(n) || this.inUse.has(n)) continue;
       try {
         const st = await lstat(this.path(n));
-        if (st.nlink > 1) continue;
+        if (st.nlink > 1 || this.inUse.has(n)) continue;
         await unlink(this.path(n));
         freed += st.size;
       } catch (e) {
@@ -128,12 +152,38 @@ export class BuildContext {
   ignore: IgnoreMatcher = new IgnoreMatcher([]);
   size = 0;
 
+  /** store objects retained for this build (one entry per retain), released by `close` */
+  private readonly held: string[] = [];
+
   /** `dir`: scratch space of this build (removed at its end). */
   constructor(readonly store: ContextStore, readonly dir: string) {}
+
+  /** The object holding `e`'s bytes with other metadata (COPY --chmod/--chown), kept until `close`. */
+  async variant(e: ContextEntry, m: ObjectMeta): Promise<string> {
+    const name = await this.store.variant(e.obj!, m);
+    this.held.push(name);
+    return name;
+  }
+
+  /** Releases the store objects this context held. */
+  close(): void {
+    this.store.release(this.held.splice(0));
+  }
 
   /** Receives the request body. A body that is not a tar is taken as the Dockerfile. */
   static async receive(body: AsyncIterable<Buffer>, store: ContextStore, dir: string, dockerfileName: string): Promise<BuildContext> {
     const ctx = new BuildContext(store, dir);
+    try {
+      await ctx.fill(body, dockerfileName);
+    } catch (e) {
+      ctx.close();
+      throw e;
+    }
+    return ctx;
+  }
+
+  private async fill(body: AsyncIterable<Buffer>, dockerfileName: string): Promise<void> {
+    const ctx = this as BuildContext;
     // maybeDecompress costs a copy per chunk: only route compressed bodies through it
     const raw = peekable(body);
     const compressed = detectCompression(await raw.peek(8)) !== 'none';
@@ -146,7 +196,7 @@ export class BuildContext {
       const chunks: Buffer[] = [];
       for await (const c of plain) chunks.push(c);
       await ctx.putSmall(dockerfileName, Buffer.concat(chunks), 0o644, now);
-      return ctx;
+      return;
     }
     // small files are stored in parallel (bounded); big ones streamed
     let pending: Array<Promise<void>> = [];
@@ -179,7 +229,6 @@ export class BuildContext {
       }
     }
     await flush();
-    return ctx;
   }
 
   /** Parent directories the tar did not list get 0755. */
@@ -190,6 +239,7 @@ export class BuildContext {
   private async putSmall(name: string, data: Buffer, mode: number, mtime: number): Promise<void> {
     const sum = createHash('sha256').update(data).digest('hex');
     const obj = await this.store.put(data, sum, { mode, uid: 0, gid: 0, mtime });
+    this.held.push(obj);
     this.record(name, { type: 'file', mode, size: data.length, sum, mtime, obj });
   }
 
@@ -209,7 +259,10 @@ export class BuildContext {
       const tmp = await this.store.tempPath();
       await writeFile(tmp, Buffer.concat(chunks, size), { mode: 0o600 });
       obj = await this.store.adopt(tmp, sum, meta);
+    } else {
+      this.store.retain([obj]);
     }
+    this.held.push(obj);
     this.record(name, { type: 'file', mode, size, sum, mtime, obj });
   }
 
@@ -233,6 +286,7 @@ export class BuildContext {
     }
     const sum = h.digest('hex');
     const obj = await this.store.adopt(tmp, sum, { mode, uid: 0, gid: 0, mtime });
+    this.held.push(obj);
     this.record(name, { type: 'file', mode, size, sum, mtime, obj });
   }
 
@@ -240,6 +294,13 @@ export class BuildContext {
     this.size += e.size;
     this.addParents(name);
     this.entries.set(name, e);
+  }
+
+  /** The store objects this context refers to. */
+  objects(): Set<string> {
+    const out = new Set<string>();
+    for (const e of this.entries.values()) if (e.obj) out.add(e.obj);
+    return out;
   }
 
   /** A file's bytes. */

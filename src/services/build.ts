@@ -73,6 +73,8 @@ export class BuildError extends EngineError {
   }
 }
 
+/** How often a finished build trims the context store (it lstats every object). */
+const STORE_PRUNE_EVERY_MS = 5 * 60_000;
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const DEFAULT_SHELL = ['/bin/sh', '-c'];
 const PROXY_ARGS = new Set(['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy']);
@@ -103,6 +105,7 @@ export class BuildService {
   private readonly cache: BuildCache;
   private readonly store: ContextStore;
   private readonly links: LayerLinks;
+  private lastPrune = Date.now();
 
   constructor(private readonly d: BuildServiceDeps) {
     this.cache = new BuildCache(d.stateDir);
@@ -115,7 +118,7 @@ export class BuildService {
     if (req.platform && !/^linux(\/|$)/.test(req.platform)) throw invalidArgument(`"${req.platform}" is not a supported platform`);
     const dir = join(this.d.tmpDir, `ctx-${randomBytes(8).toString('hex')}`);
     const name = posix.normalize(req.dockerfile || 'Dockerfile').replace(/^\/+/, '');
-    let ctx: BuildContext;
+    let ctx: BuildContext | undefined;
     try {
       const t0 = Date.now();
       ctx = await BuildContext.receive(body, this.store, dir, name);
@@ -131,6 +134,7 @@ export class BuildService {
       stageGraph(model, req.target); // target errors before the stream starts
       return new PreparedBuild(ctx, model, shown, req);
     } catch (e) {
+      ctx?.close();
       await rm(dir, { recursive: true, force: true });
       throw e;
     }
@@ -143,6 +147,13 @@ export class BuildService {
       return await new BuildRun(this.d, this.cache, this.links, b, out).run(sink);
     } finally {
       await rm(b.ctx.dir, { recursive: true, force: true }).catch(() => {});
+      // The store keeps what layers link and what this context holds (the next build of the
+      // same context writes nothing); older unlinked objects go, in the background.
+      b.ctx.close();
+      if (Date.now() - this.lastPrune >= STORE_PRUNE_EVERY_MS) {
+        this.lastPrune = Date.now();
+        void this.store.prune(b.ctx.objects()).catch((e: unknown) => this.d.log('warn', `build context store: ${(e as Error).message}`));
+      }
     }
   }
 
@@ -851,7 +862,7 @@ class BuildRun {
     const flush = async (): Promise<void> => { const b = batch; batch = []; await Promise.all(b); };
     const placeFile = async (to: string, e: ContextEntry): Promise<void> => {
       const meta: PlaceMeta = { mode: mode ?? e.mode, uid: owner.uid, gid: owner.gid, mtime: e.mtime };
-      const name = meta.mode === e.mode && meta.uid === 0 && meta.gid === 0 ? e.obj! : await store.variant(e.obj!, meta);
+      const name = meta.mode === e.mode && meta.uid === 0 && meta.gid === 0 ? e.obj! : await this.b.ctx.variant(e, meta);
       await stage.placeObject(name, store.path(name), to, meta);
     };
     for (const [rel, e] of tree) {
