@@ -306,7 +306,7 @@ class BuildRun {
       out(`Step ${this.stepNo.get(ins)}/${this.total} : ${ins.node.original}\n`);
       const t0 = Date.now();
       await this.step(st, ins, out);
-      this.d.log('debug', `PROF step ${ins.kind} ${Date.now() - t0} ms`);
+      this.d.log('debug', `build step ${this.stepNo.get(ins)}/${this.total} ${ins.kind}: ${Date.now() - t0} ms`);
     }
     let n = this.total - labels.length;
     for (const k of labels) {
@@ -513,7 +513,6 @@ class BuildRun {
     try {
       let result: T;
       let linked: Set<string>;
-      const t0 = Date.now();
       await this.d.snapshotter.mount(key, chain, view);
       try {
         // COPY --link: paths resolve in an empty tree (the layer does not depend on what is below)
@@ -522,19 +521,16 @@ class BuildRun {
         const stage = new LayerStage(lookIn, stageDir, await this.links.inImage(chain), view);
         result = await fn(stage);
         linked = stage.linked;
-        this.d.log('debug', `PROF  stage fn ${Date.now() - t0} ms`);
       } finally {
         await this.d.snapshotter.unmount(view);
         await rm(view, { recursive: true, force: true }).catch(() => {});
         if (opts.detached) await rm(`${view}-empty`, { recursive: true, force: true }).catch(() => {});
       }
       if (!commit(result)) return { result };
-      const t1 = Date.now();
       let size = 0;
       const tar = packTar(countBytes(walkDirectory(stageDir, { overlayWhiteouts: true }), (n) => { size += n; }));
       const { diffId, chainId } = await this.d.images.addLayerDir(stageDir, tar, () => size, chain.at(-1));
       await this.links.record(chainId, linked);
-      this.d.log('debug', `PROF  addLayerDir ${Date.now() - t1} ms`);
       return { diffId, result };
     } finally {
       await this.d.snapshotter.remove(key).catch(() => {});
@@ -627,7 +623,6 @@ class BuildRun {
     out(` ---> Running in ${id.slice(0, 12)}\n`);
     let code: number;
     try {
-      const t0 = Date.now();
       const exited = this.d.containers.waitFor(id, 'next-exit');
       await this.d.containers.start(id);
       for await (const e of this.d.containers.logs(id, { follow: true, stdout: true, stderr: true })) {
@@ -635,7 +630,6 @@ class BuildRun {
         out(e.stream === 'stderr' ? `\u001b[91m${text}\u001b[0m` : text);
       }
       code = await exited;
-      this.d.log('debug', `PROF  run start..exit ${Date.now() - t0} ms`);
     } catch (e) {
       await this.d.containers.remove(id, { force: true, volumes: true }).catch(() => {});
       throw e;
@@ -646,17 +640,13 @@ class BuildRun {
     }
     let diffId: string;
     try {
-      const t1 = Date.now();
       // the mount points runc made for RUN --mount targets are not part of the layer
       const stubs = new Set(mounts.map((m) => posix.resolve('/', m.target).slice(1)));
       const keep = (name: string, s: { isFile(): boolean; isDirectory(): boolean; size: number }): boolean =>
         runtimeArtifact(name, s) && !(stubs.has(name.replace(/^\.?\//, '')) && ((s.isFile() && s.size === 0) || s.isDirectory()));
       ({ diffId } = await this.d.images.addLayer(packDirectory(this.d.upperDir(id), { overlayWhiteouts: true, filter: keep }), chainIds(st.diffIds).at(-1)));
-      this.d.log('debug', `PROF  run addLayer ${Date.now() - t1} ms`);
     } finally {
-      const t2 = Date.now();
       await this.d.containers.remove(id, { force: true, volumes: true }).catch(() => {});
-      this.d.log('debug', `PROF  run remove ${Date.now() - t2} ms`);
     }
     out(`Removing intermediate container ${id.slice(0, 12)}\n`);
     const img = await this.commit(st, { createdBy, empty: false, diffId, key });

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseDockerfile, parseModel, stageGraph, processWord, processWords, splitWords, parseDuration, formatDuration, toInstruction } from './index.js';
+import { parseDockerfile, parseModel, stageGraph, processWord, processWords, splitWords, parseDuration, formatDuration, toInstruction, parseRunMount } from './index.js';
 
 describe('parseDockerfile()', () => {
   it('joins continuations, skips comments and blank lines inside them, keeps line numbers', () => {
@@ -120,4 +120,29 @@ describe('processWord()', () => {
 describe('durations', () => {
   const cases: Array<[string, number, string]> = [['5s', 5e9, '5s'], ['1m30s', 90e9, '1m30s'], ['100ms', 1e8, '100ms'], ['1.5s', 1.5e9, '1.5s'], ['1h', 3600e9, '1h0m0s']];
   for (const [s, ns, back] of cases) it(`${s} ↔ ${ns}`, () => { assert.equal(parseDuration(s), ns); assert.equal(formatDuration(ns), back); });
+});
+
+describe('RUN --mount', () => {
+  it('parses BuildKit mount specs: bind (read-only by default), cache, tmpfs', () => {
+    assert.deepEqual(parseRunMount('target=/src'), { type: 'bind', target: '/src', source: '', readonly: true, sharing: 'shared' });
+    assert.deepEqual(parseRunMount('type=bind,source=app,target=/app,rw,from=build'), { type: 'bind', target: '/app', source: 'app', from: 'build', readonly: false, sharing: 'shared' });
+    assert.deepEqual(parseRunMount('type=cache,id=go,target=/root/.cache,sharing=locked,mode=0700,uid=1,gid=2'),
+      { type: 'cache', target: '/root/.cache', source: '', id: 'go', readonly: false, sharing: 'locked', mode: 0o700, uid: 1, gid: 2 });
+    assert.deepEqual(parseRunMount('type=tmpfs,dst=/t,size=2m'), { type: 'tmpfs', target: '/t', source: '', readonly: false, sharing: 'shared', size: 2 * 1024 * 1024 });
+  });
+
+  it('refuses what it cannot honour, with the reason', () => {
+    assert.throws(() => parseRunMount('type=secret,id=x'), /mount type "secret" is not supported/);
+    assert.throws(() => parseRunMount('type=cache'), /mount target must be specified/);
+    assert.throws(() => parseRunMount('type=bind,target=/x,bogus=1'), /unexpected key 'bogus'/);
+    assert.throws(() => parseRunMount('type=cache,target=/x,sharing=maybe'), /unsupported sharing value "maybe"/);
+  });
+
+  it('keeps every --mount of a RUN and makes `from=` stages dependencies', () => {
+    const m = parseModel('FROM a AS x\nRUN true\nFROM b\nRUN --mount=type=cache,target=/c --mount=from=x,target=/x true\n');
+    const run = m.stages[1]!.instructions[0]!;
+    assert.equal(run.kind, 'RUN');
+    assert.deepEqual(run.kind === 'RUN' ? run.mounts : undefined, ['type=cache,target=/c', 'from=x,target=/x']);
+    assert.deepEqual(stageGraph(m).deps.get(1), [0]);
+  });
 });
