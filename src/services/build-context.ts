@@ -18,6 +18,9 @@ import { errnoCode, invalidArgument } from '../lib/errdefs.js';
 const SMALL = 1 << 20;
 /** Files up to this size are held in memory until their hash says whether the store needs them. */
 const HELD = 64 << 20;
+/** Small files' bytes kept for packing COPY layers: each up to KEPT_BODY, KEPT_BODIES in all. */
+const KEPT_BODY = 64 << 10;
+const KEPT_BODIES = 32 << 20;
 
 export interface ContextEntry {
   type: 'file' | 'dir' | 'symlink' | 'other';
@@ -152,6 +155,10 @@ export class BuildContext {
   ignore: IgnoreMatcher = new IgnoreMatcher([]);
   size = 0;
 
+  /** bytes of small files by object name, while the build runs (COPY layers are packed from them) */
+  private readonly bodies = new Map<string, Buffer>();
+  private bodiesBytes = 0;
+
   /** store objects retained for this build (one entry per retain), released by `close` */
   private readonly held: string[] = [];
 
@@ -168,6 +175,12 @@ export class BuildContext {
   /** Releases the store objects this context held. */
   close(): void {
     this.store.release(this.held.splice(0));
+    this.bodies.clear();
+  }
+
+  /** A small file's bytes, when still in memory. */
+  body(obj: string): Buffer | undefined {
+    return this.bodies.get(obj);
   }
 
   /** Receives the request body. A body that is not a tar is taken as the Dockerfile. */
@@ -240,6 +253,10 @@ export class BuildContext {
     const sum = createHash('sha256').update(data).digest('hex');
     const obj = await this.store.put(data, sum, { mode, uid: 0, gid: 0, mtime });
     this.held.push(obj);
+    if (data.length <= KEPT_BODY && this.bodiesBytes + data.length <= KEPT_BODIES && !this.bodies.has(obj)) {
+      this.bodies.set(obj, data);
+      this.bodiesBytes += data.length;
+    }
     this.record(name, { type: 'file', mode, size: data.length, sum, mtime, obj });
   }
 

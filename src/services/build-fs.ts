@@ -114,6 +114,11 @@ export interface PlaceMeta { uid: number; gid: number; mode: number; mtime: numb
 export class LayerStage {
   /** objects linked by this stage */
   readonly linked = new Set<string>();
+  /**
+   * stage host path → bytes of the object placed there, when the caller has them (packing then
+   * reads no file); undefined when something else also writes into the stage.
+   */
+  bodies: Map<string, Buffer> | undefined = new Map();
 
   /**
    * `view`: where paths are looked up (the parent's rootfs, or an empty directory for COPY
@@ -228,7 +233,8 @@ export class LayerStage {
    * Puts the object (`name` at `src`, whose inode already has `meta`) at a stage host path: a
    * hard link, or a copy given `meta` when the object is in this image already.
    */
-  async placeObject(name: string, src: string, dest: string, meta: PlaceMeta): Promise<void> {
+  async placeObject(name: string, src: string, dest: string, meta: PlaceMeta, body?: Buffer): Promise<void> {
+    if (body) this.bodies?.set(dest, body);
     await rm(dest, { force: true, recursive: true });
     if (!this.objectsInView.has(name) && !this.linked.has(name)) {
       try {

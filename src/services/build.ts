@@ -513,6 +513,7 @@ class BuildRun {
     try {
       let result: T;
       let linked: Set<string>;
+      let bodies: Map<string, Buffer> | undefined;
       await this.d.snapshotter.mount(key, chain, view);
       try {
         // COPY --link: paths resolve in an empty tree (the layer does not depend on what is below)
@@ -521,6 +522,7 @@ class BuildRun {
         const stage = new LayerStage(lookIn, stageDir, await this.links.inImage(chain), view);
         result = await fn(stage);
         linked = stage.linked;
+        bodies = stage.bodies;
       } finally {
         await this.d.snapshotter.unmount(view);
         await rm(view, { recursive: true, force: true }).catch(() => {});
@@ -528,7 +530,8 @@ class BuildRun {
       }
       if (!commit(result)) return { result };
       let size = 0;
-      const tar = packTar(countBytes(walkDirectory(stageDir, { overlayWhiteouts: true }), (n) => { size += n; }));
+      const knownBody = (path: string): Buffer | undefined => bodies?.get(path);
+      const tar = packTar(countBytes(walkDirectory(stageDir, { overlayWhiteouts: true, knownBody }), (n) => { size += n; }));
       const { diffId, chainId } = await this.d.images.addLayerDir(stageDir, tar, () => size, chain.at(-1));
       await this.links.record(chainId, linked);
       return { diffId, result };
@@ -797,6 +800,8 @@ class BuildRun {
       if (await this.cached(st, key, out)) return;
       const mode = ins.chmod ? parseMode(ins.chmod) : undefined;
       const { diffId } = await this.withStage(st, async (stage) => {
+        // bytes known for packing only when context files are all this step writes
+        if (ins.from || ins.kind === 'ADD' || downloads.length || inline.length) stage.bodies = undefined;
         const owner = ins.chown ? await chownIds(stage.image, word(ins.chown)) : { uid: 0, gid: 0 };
         const intoDir = destIsDirSyntax || count > 1 || await stage.isDir(dest);
         const target = async (name: string): Promise<string> => {
@@ -853,7 +858,7 @@ class BuildRun {
     const placeFile = async (to: string, e: ContextEntry): Promise<void> => {
       const meta: PlaceMeta = { mode: mode ?? e.mode, uid: owner.uid, gid: owner.gid, mtime: e.mtime };
       const name = meta.mode === e.mode && meta.uid === 0 && meta.gid === 0 ? e.obj! : await this.b.ctx.variant(e, meta);
-      await stage.placeObject(name, store.path(name), to, meta);
+      await stage.placeObject(name, store.path(name), to, meta, this.b.ctx.body(e.obj!));
     };
     for (const [rel, e] of tree) {
       const to = rel ? join(base, rel) : base;

@@ -26,9 +26,13 @@ export interface PackDirectoryOptions {
   overlayWhiteouts?: boolean;
   /** Include `user.*` and `security.capability` xattrs (default true). */
   xattrs?: boolean;
+  /** A regular file's bytes when the caller has them already (must be `stat.size` long), else undefined. */
+  knownBody?(path: string, stat: Stats): Buffer | undefined;
 }
 
 const READ_CHUNK = 64 * 1024;
+/** Reads of big files (fewer round trips through the thread pool). */
+const BIG_READ_CHUNK = 1024 * 1024;
 /** Names of a directory looked at together: their lstats and small files' bytes fetched in parallel. */
 const WINDOW = 64;
 /** Files up to this size are read whole, ahead of their turn. */
@@ -71,7 +75,7 @@ async function* fileBody(path: string, size: number): AsyncGenerator<Buffer> {
   try {
     let left = size;
     while (left > 0) {
-      const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, left));
+      const buf = Buffer.allocUnsafe(Math.min(size > BIG_READ_CHUNK ? BIG_READ_CHUNK : READ_CHUNK, left));
       const { bytesRead } = await fh.read(buf, 0, buf.length, null);
       if (bytesRead === 0) {
         yield Buffer.alloc(left);
@@ -165,7 +169,9 @@ export async function* walkDirectory(dir: string, opts: PackDirectoryOptions = {
       const stats = await Promise.all(window.map((n) => lstatQuiet(join(path, n))));
       const bodies = await Promise.all(window.map((n, i) => {
         const st = stats[i];
-        return st?.isFile() && st.size <= PREFETCH_MAX && (st.nlink === 1 || !seen.has(`${st.dev}:${st.ino}`)) ? prefetch(join(path, n), st.size) : undefined;
+        if (!st?.isFile() || st.size > PREFETCH_MAX || (st.nlink > 1 && seen.has(`${st.dev}:${st.ino}`))) return undefined;
+        const known = opts.knownBody?.(join(path, n), st);
+        return known?.length === st.size ? known : prefetch(join(path, n), st.size);
       }));
       for (let i = 0; i < window.length; i++) {
         const n = window[i]!;
