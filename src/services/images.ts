@@ -251,6 +251,7 @@ export class ImageService {
       }
       if (!done) await this.d.snapshotter.applyLayer(chainId, parentChain, this.d.readBlob(diffId));
     }
+    this.fresh.add(diffId).add(chainId);
     return { diffId, chainId, size: await this.d.snapshotter.layerSize(chainId) };
   }
 
