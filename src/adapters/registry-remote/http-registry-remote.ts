@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { isIP } from 'node:net';
 import type { RegistryCredentials, RegistryRemote, RegistryRepo, RemoteManifest } from '../../core/ports/index.js';
 import { EngineError, invalidArgument, notFound } from '../../lib/errdefs.js';
-import { BackgroundHash } from '../../lib/hashing/index.js';
+import { BackgroundHash, sharedBuffer } from '../../lib/hashing/index.js';
 
 export const MANIFEST_TYPES = [
   'application/vnd.oci.image.index.v1+json',
@@ -314,7 +314,9 @@ export class HttpRegistryRemote implements RegistryRemote {
     let pending: Buffer[] = [];
     let pendingBytes = 0;
     const takePending = (): Buffer => {
-      const out = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+      const out = sharedBuffer(pendingBytes); // reaches the hash worker without a copy
+      let at = 0;
+      for (const c of pending) at += c.copy(out, at);
       hash.update(out);
       pending = [];
       pendingBytes = 0;

@@ -95,14 +95,26 @@ export class BackgroundHash {
   }
 
   private post(op: 'start' | 'update', chunk: Buffer): void {
-    // A private copy whose memory moves to the worker: the caller keeps using its buffer.
-    const copy = new Uint8Array(chunk.length);
-    copy.set(chunk);
-    this.remote!.slot.worker.postMessage({ op, id: this.remote!.id, algorithm: this.algorithm, data: copy }, [copy.buffer]);
+    const msg = { op, id: this.remote!.id, algorithm: this.algorithm, data: chunk as Uint8Array };
+    // Shared memory goes as it is (see sharedBuffer); anything else as a private copy whose
+    // memory moves to the worker, since the caller keeps using its buffer.
+    if (chunk.buffer instanceof SharedArrayBuffer) return this.remote!.slot.worker.postMessage(msg);
+    const copy = Buffer.allocUnsafeSlow(chunk.length);
+    chunk.copy(copy);
+    msg.data = new Uint8Array(copy.buffer, copy.byteOffset, copy.length);
+    this.remote!.slot.worker.postMessage(msg, [copy.buffer]);
   }
 
   private release(): void {
     const s = this.remote!.slot;
     if (--s.users === 0) s.worker.unref();
   }
+}
+
+/**
+ * A Buffer over shared memory: given to BackgroundHash.update it reaches the worker without
+ * a copy (so it must not change afterwards; nothing here writes into a chunk once passed on).
+ */
+export function sharedBuffer(size: number): Buffer {
+  return Buffer.from(new SharedArrayBuffer(size));
 }

@@ -1,1 +1,1 @@
-export { BackgroundHash } from './background-hash.js';
+export { BackgroundHash, sharedBuffer } from './background-hash.js';
