@@ -1,13 +1,16 @@
 #!/bin/bash
 # Pull throughput: a ~250 MB, 8-layer image of incompressible data, served by a local Debian
 # docker-registry (and then by `pier registry`), pulled into pierd and into the reference
-# dockerd (when its socket exists). One run each; prints MB/s and pier/dockerd ratios.
+# dockerd (when its socket answers). ROUNDS (default 5) runs of each, pierd and dockerd
+# alternating so both see the same machine load; prints median and range in MB/s, and the
+# pier/dockerd ratio of the medians.
 #   bench/pull.sh            (as root, after npm run build; needs docker-registry, skopeo, docker)
 # Ports 5190-5191 on 127.0.0.1. LAYER_MB (default 31) sets the size of each layer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
 LAYER_MB=${LAYER_MB:-31}
+ROUNDS=${ROUNDS:-5}
 REF_SOCK=${REF_SOCK:-/run/ref-docker/docker.sock}
 T=$(mktemp -d /tmp/pbench-XXXX)
 pids=()
@@ -62,36 +65,51 @@ fetch_all() { # port: all 8 blobs at once; waits for the curls only (not the ser
   for l in "${layers[@]}"; do d=$(echo "$l" | sed 's/.*"digest":"\([^"]*\)".*/\1/'); curl -s -o /dev/null "http://127.0.0.1:$1/v2/bench/blobs/$d" & cp+=($!); done
   wait "${cp[@]}"
 }
-t0=$(now); fetch_all 5190; t1=$(now); dreg_serve=$(echo "$t1 - $t0" | bc)
-t0=$(now); fetch_all 5191; t1=$(now); preg_serve=$(echo "$t1 - $t0" | bc)
+timed() { local t0 t1; t0=$(now); "$@" >/dev/null; t1=$(now); echo "$t1 - $t0" | bc; }
+# summary NAME SECONDS...: min/median/max throughput of the runs
+summary() {
+  local name=$1; shift
+  printf '%s\n' "$@" | sort -g | awk -v b="$total" -v n="$name" '{ t[NR] = $1 } END {
+    m = (NR % 2) ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2
+    printf "%-40s median %6.1f MB/s  (range %.1f-%.1f MB/s over %d runs)\n", n, b / 1e6 / m, b / 1e6 / t[NR], b / 1e6 / t[1], NR }'
+}
+median() { printf '%s\n' "$@" | sort -g | awk '{ t[NR] = $1 } END { print (NR % 2) ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2 }'; }
+
+dserve=(); pserve=()
+for _ in $(seq "$ROUNDS"); do dserve+=("$(timed fetch_all 5190)"); pserve+=("$(timed fetch_all 5191)"); done
 
 # pierd on a temporary root
-node "$REPO/dist/src/daemon/main.js" --root "$T/root" --exec-root "$T/run" > "$T/pierd.log" 2>&1 & pids+=($!)
+node "$REPO/dist/src/daemon/main.js" --root "$T/root" --exec-root "$T/run" --bridge none > "$T/pierd.log" 2>&1 & pids+=($!)
 for _ in $(seq 100); do [ -S "$T/run/pier.sock" ] && break; sleep 0.1; done
 PIER="docker -H unix://$T/run/pier.sock"
 export DOCKER_CONFIG="$T/cli"
-
-t0=$(now); $PIER pull -q 127.0.0.1:5190/bench:1 >/dev/null; t1=$(now); pier_dreg=$(echo "$t1 - $t0" | bc)
-$PIER rmi -f 127.0.0.1:5190/bench:1 >/dev/null
-t0=$(now); $PIER pull -q 127.0.0.1:5191/bench:1 >/dev/null; t1=$(now); pier_preg=$(echo "$t1 - $t0" | bc)
-$PIER rmi -f 127.0.0.1:5191/bench:1 >/dev/null
-
-ref_dreg=""; ref_preg=""
-if [ -S "$REF_SOCK" ]; then
+REF=""
+if [ -S "$REF_SOCK" ] && docker -H "unix://$REF_SOCK" version >/dev/null 2>&1; then
   REF="docker -H unix://$REF_SOCK"
   $REF rmi -f 127.0.0.1:5190/bench:1 127.0.0.1:5191/bench:1 >/dev/null 2>&1 || true
-  t0=$(now); $REF pull -q 127.0.0.1:5190/bench:1 >/dev/null; t1=$(now); ref_dreg=$(echo "$t1 - $t0" | bc)
-  $REF rmi -f 127.0.0.1:5190/bench:1 >/dev/null
-  t0=$(now); $REF pull -q 127.0.0.1:5191/bench:1 >/dev/null; t1=$(now); ref_preg=$(echo "$t1 - $t0" | bc)
-  $REF rmi -f 127.0.0.1:5191/bench:1 >/dev/null
 fi
+pull_once() { # engine-cli port: one timed pull, then the image is removed again
+  local t; t=$(timed $1 pull -q "127.0.0.1:$2/bench:1"); $1 rmi -f "127.0.0.1:$2/bench:1" >/dev/null; echo "$t"
+}
+# rounds alternate the engines, so both see the same machine load
+p_dreg=(); p_preg=(); r_dreg=(); r_preg=()
+for _ in $(seq "$ROUNDS"); do
+  p_dreg+=("$(pull_once "$PIER" 5190)")
+  [ -n "$REF" ] && r_dreg+=("$(pull_once "$REF" 5190)")
+  p_preg+=("$(pull_once "$PIER" 5191)")
+  [ -n "$REF" ] && r_preg+=("$(pull_once "$REF" 5191)")
+done
 
 echo
-echo "server speed (8 blobs in parallel, curl):  docker-registry $(mbps $total $dreg_serve) MB/s   pier registry $(mbps $total $preg_serve) MB/s"
-echo "pull into pierd   from docker-registry: $(mbps $total $pier_dreg) MB/s (${pier_dreg}s)   from pier registry: $(mbps $total $pier_preg) MB/s (${pier_preg}s)"
-if [ -n "$ref_dreg" ]; then
-  echo "pull into dockerd from docker-registry: $(mbps $total $ref_dreg) MB/s (${ref_dreg}s)   from pier registry: $(mbps $total $ref_preg) MB/s (${ref_preg}s)"
-  echo "ratio pierd/dockerd (docker-registry): $(awk -v a="$ref_dreg" -v b="$pier_dreg" 'BEGIN { printf "%.2f", a / b }')x"
+summary "serve 8 blobs in parallel (curl): docker-registry" "${dserve[@]}"
+summary "serve 8 blobs in parallel (curl): pier registry" "${pserve[@]}"
+summary "pull into pierd   from docker-registry" "${p_dreg[@]}"
+summary "pull into pierd   from pier registry" "${p_preg[@]}"
+if [ -n "$REF" ]; then
+  summary "pull into dockerd from docker-registry" "${r_dreg[@]}"
+  summary "pull into dockerd from pier registry" "${r_preg[@]}"
+  echo "ratio pierd/dockerd, medians (docker-registry): $(awk -v a="$(median "${r_dreg[@]}")" -v b="$(median "${p_dreg[@]}")" 'BEGIN { printf "%.2f", a / b }')x"
+  echo "ratio pierd/dockerd, medians (pier registry):   $(awk -v a="$(median "${r_preg[@]}")" -v b="$(median "${p_preg[@]}")" 'BEGIN { printf "%.2f", a / b }')x"
 else
   echo "no reference dockerd at $REF_SOCK: dockerd not measured"
 fi
