@@ -13,7 +13,7 @@
  * container's own processes stay out of the way; deferred directory metadata is re-checked
  * with lstat and applied through an O_NOFOLLOW|O_DIRECTORY descriptor.
  */
-import { write as writeCb, constants as fsc, chmodSync, lchownSync, linkSync, lutimesSync, mkdirSync, openSync, closeSync, fchmodSync, fchownSync, futimesSync, writeSync, readdirSync, rmSync, symlinkSync, realpathSync, lstatSync } from 'node:fs';
+import { constants as fsc, chmodSync, lchownSync, linkSync, lutimesSync, mkdirSync, openSync, closeSync, fchmodSync, fchownSync, futimesSync, writeSync, readdirSync, rmSync, symlinkSync, realpathSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { EngineError, errnoCode } from '../errdefs.js';
 import { lsetxattr, makedev, mknod } from '../sys/index.js';
@@ -57,10 +57,6 @@ const WH_PREFIX = '.wh.';
 const WH_OPAQUE = '.wh..wh..opq';
 const OPEN_NEW = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW;
 const OPEN_DIR = fsc.O_RDONLY | fsc.O_DIRECTORY | fsc.O_NOFOLLOW;
-/** Chunks at least this big are written through the thread pool (see writeFile). */
-const ASYNC_WRITE_MIN = 256 * 1024;
-const writeAsync = (fd: number, b: Buffer, off: number): Promise<number> =>
-  new Promise((resolve, reject) => writeCb(fd, b, off, b.length - off, null, (e, n) => (e ? reject(e) : resolve(n))));
 
 /** xattrs an image may set. trusted.* (overlay metadata) and security.selinux never come from an image. */
 export const isAllowedXattr = (name: string): boolean => name.startsWith('user.') || name === 'security.capability';
@@ -221,18 +217,14 @@ class Extractor {
 
   /**
    * Synchronous fd calls on purpose: each is one short page-cache syscall, and going through
-   * the thread pool six times per file made layers with many small files 5x slower. Big
-   * chunks are the exception: copying them into the page cache is real CPU time, which the
-   * thread pool can spend on the other core while this thread parses and hashes.
+   * the thread pool six times per file made layers with many small files 5x slower.
    */
   private async writeFile(entry: TarEntry, path: string): Promise<void> {
     const fd = openSync(path, OPEN_NEW, 0o600);
     try {
       for await (const chunk of entry.body) {
         let off = 0;
-        while (off < chunk.length) {
-          off += chunk.length - off >= ASYNC_WRITE_MIN ? await writeAsync(fd, chunk, off) : writeSync(fd, chunk, off, chunk.length - off);
-        }
+        while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
         this.stats.bytes += chunk.length;
         this.opts.onProgress?.(this.stats.bytes);
       }
