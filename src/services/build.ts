@@ -7,7 +7,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, lstat, mkdir, readFile, rm, writeFile, open } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readFile, readdir, rm, writeFile, open } from 'node:fs/promises';
 import { basename, join, posix } from 'node:path';
 import type { ContainerConfigWire, HostConfigWire, ImageConfigFile, Reference } from '../api/index.js';
 import type { MountWire } from '../core/container/index.js';
@@ -20,6 +20,7 @@ import { chainIds, type ImageRecord } from '../core/image/index.js';
 import { resolveUser } from '../core/oci/index.js';
 import type { RegistryCredentials, Snapshotter } from '../core/ports/index.js';
 import { EngineError, invalidArgument } from '../lib/errdefs.js';
+import { dirSize } from '../lib/fs/index.js';
 import { extractTar, maybeDecompress, packDirectory, packTar, readTar, walkDirectory, type TarWriterEntry } from '../lib/tar/index.js';
 import { BuildCache, stepKey } from './build-cache.js';
 import { BuildContext, ContextStore, type ContextEntry } from './build-context.js';
@@ -157,10 +158,11 @@ export class BuildService {
     }
   }
 
-  /** POST /build/prune: forgets the cache; returns the image IDs it pointed to. */
+  /** POST /build/prune: forgets the step cache, trims the context store, empties cache mounts. */
   async prune(): Promise<{ deleted: string[]; reclaimed: number }> {
     const deleted = await this.cache.prune();
-    return { deleted, reclaimed: await this.store.prune() };
+    const reclaimed = await this.store.prune() + await pruneCacheMounts(join(this.d.stateDir, 'cache'));
+    return { deleted, reclaimed };
   }
 }
 
@@ -712,6 +714,8 @@ class BuildRun {
             await chownPath(dir, m.uid ?? 0, m.gid ?? 0);
           }
           if (m.sharing !== 'shared') undo.push(await cacheLock(dir));
+          cacheMountsInUse.set(dir, (cacheMountsInUse.get(dir) ?? 0) + 1);
+          undo.push(async () => { const n = (cacheMountsInUse.get(dir) ?? 1) - 1; if (n > 0) cacheMountsInUse.set(dir, n); else cacheMountsInUse.delete(dir); });
           wire.push({ Type: 'bind', Source: dir, Target: target, ReadOnly: m.readonly });
         } else if (m.from) {
           const src = await this.mountSource(m.from);
@@ -893,6 +897,22 @@ class BuildRun {
 // ---- helpers ----
 
 const cacheLocks = new Map<string, Promise<void>>();
+/** RUN --mount=type=cache directories mounted by running steps (prune leaves them). */
+const cacheMountsInUse = new Map<string, number>();
+
+/** Removes the cache mounts' directories no running step uses; returns the bytes freed. */
+async function pruneCacheMounts(root: string): Promise<number> {
+  let names: string[];
+  try { names = await readdir(root); } catch { return 0; }
+  let freed = 0;
+  for (const n of names) {
+    const dir = join(root, n);
+    if (cacheMountsInUse.has(dir)) continue;
+    freed += await dirSize(dir).catch(() => 0);
+    await rm(dir, { recursive: true, force: true });
+  }
+  return freed;
+}
 
 /** Waits for the cache directory's turn; resolves with the function that ends it. */
 async function cacheLock(dir: string): Promise<() => Promise<void>> {

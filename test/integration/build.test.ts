@@ -348,6 +348,10 @@ describe('build', { skip: requires(...engineRequirements) }, () => {
     // the cache mount outlives the build
     assert.equal((await build(dir, ['-t', t, '--no-cache'])).code, 0);
     assert.equal(await h.ok(['run', '--rm', '--network', 'none', t, 'cat', '/cache-count']), '2');
+    // `docker builder prune` empties the cache mounts
+    await h.ok(['builder', 'prune', '-f']);
+    assert.equal((await build(dir, ['-t', t, '--no-cache'])).code, 0);
+    assert.equal(await h.ok(['run', '--rm', '--network', 'none', t, 'cat', '/cache-count']), '1');
     const bad = await build(ctx({ Dockerfile: 'FROM busybox\nRUN --mount=type=secret,id=x true\n' }));
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /mount type "secret" is not supported/);
