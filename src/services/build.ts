@@ -511,12 +511,11 @@ class BuildRun {
     const chain = chainIds(st.diffIds);
     await mkdir(stageDir, { recursive: true, mode: 0o755 });
     await chmod(stageDir, 0o755);
-    await this.d.snapshotter.prepare(key);
     try {
       let result: T;
       let linked: Set<string>;
       let bodies: Map<string, Buffer> | undefined;
-      await this.d.snapshotter.mount(key, chain, view);
+      const release = await this.mountView(chain, view);
       try {
         // COPY --link: paths resolve in an empty tree (the layer does not depend on what is below)
         let lookIn = view;
@@ -526,8 +525,7 @@ class BuildRun {
         linked = stage.linked;
         bodies = stage.bodies;
       } finally {
-        await this.d.snapshotter.unmount(view);
-        await rm(view, { recursive: true, force: true }).catch(() => {});
+        await release();
         if (opts.detached) await rm(`${view}-empty`, { recursive: true, force: true }).catch(() => {});
       }
       if (!commit(result)) return { result };
@@ -538,25 +536,41 @@ class BuildRun {
       await this.links.record(chainId, linked);
       return { diffId, result };
     } finally {
-      await this.d.snapshotter.remove(key).catch(() => {});
       await rm(stageDir, { recursive: true, force: true }).catch(() => {});
     }
   }
 
+  /**
+   * An image's layers mounted at `target` for reading (read-only where the snapshotter can:
+   * nothing to sync at unmount); resolves with the function that undoes it. `writable` gives
+   * a throwaway snapshot instead (writes are dropped).
+   */
+  private async mountView(chain: string[], target: string, writable = false): Promise<() => Promise<void>> {
+    const sn = this.d.snapshotter;
+    if (sn.mountReadOnly && !writable) {
+      await sn.mountReadOnly(chain, target);
+      return async () => { await sn.unmount(target); await rm(target, { recursive: true, force: true }).catch(() => {}); };
+    }
+    const key = `build-${randomBytes(12).toString('hex')}`;
+    await sn.prepare(key);
+    try {
+      await sn.mount(key, chain, target);
+    } catch (e) {
+      await sn.remove(key).catch(() => {});
+      throw e;
+    }
+    return async () => {
+      await sn.unmount(target);
+      await rm(target, { recursive: true, force: true }).catch(() => {});
+      await sn.remove(key).catch(() => {});
+    };
+  }
+
   /** Reads from another image's filesystem (COPY --from). */
   private async withImageRoot<T>(diffIds: string[], fn: (rootfs: string) => Promise<T>): Promise<T> {
-    const key = `build-${randomBytes(12).toString('hex')}`;
-    const rootfs = join(this.d.tmpDir, key);
-    await this.d.snapshotter.prepare(key);
-    try {
-      await this.d.snapshotter.mount(key, chainIds(diffIds), rootfs);
-      try { return await fn(rootfs); } finally {
-        await this.d.snapshotter.unmount(rootfs);
-        await rm(rootfs, { recursive: true, force: true }).catch(() => {});
-      }
-    } finally {
-      await this.d.snapshotter.remove(key).catch(() => {});
-    }
+    const rootfs = join(this.d.tmpDir, `build-${randomBytes(12).toString('hex')}`);
+    const release = await this.mountView(chainIds(diffIds), rootfs);
+    try { return await fn(rootfs); } finally { await release(); }
   }
 
   private async workdir(st: StageState, dir: string, out: (s: string) => void): Promise<void> {
@@ -719,12 +733,8 @@ class BuildRun {
           wire.push({ Type: 'bind', Source: dir, Target: target, ReadOnly: m.readonly });
         } else if (m.from) {
           const src = await this.mountSource(m.from);
-          const key = `build-${randomBytes(12).toString('hex')}`;
-          const root = join(this.d.tmpDir, key);
-          await this.d.snapshotter.prepare(key);
-          undo.push(async () => { await this.d.snapshotter.remove(key); });
-          await this.d.snapshotter.mount(key, chainIds(src.diffIds), root);
-          undo.push(async () => { await this.d.snapshotter.unmount(root); await rm(root, { recursive: true, force: true }); });
+          const root = join(this.d.tmpDir, `build-${randomBytes(12).toString('hex')}`);
+          undo.push(await this.mountView(chainIds(src.diffIds), root, !m.readonly));
           const host = await resolveIn(root, posix.resolve('/', m.source || '/'));
           if (!(await exists(host))) throw new BuildError(`failed to compute cache key: "${posix.resolve('/', m.source || '/')}" not found: not found`);
           wire.push({ Type: 'bind', Source: host, Target: target, ReadOnly: m.readonly });

@@ -7,7 +7,7 @@ import { lstat, mkdir, readFile, readdir, rename, rm, writeFile, stat, symlink, 
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Snapshotter, StagedLayer } from '../../core/ports/index.js';
-import { mount, unmountIfMounted } from '../../lib/sys/index.js';
+import { mount, unmountIfMounted, MS_RDONLY } from '../../lib/sys/index.js';
 import { errnoCode, invalidArgument, notFound } from '../../lib/errdefs.js';
 
 export type LayerUnpacker = (tar: AsyncIterable<Buffer>, dir: string) => Promise<{ size: number }>;
@@ -175,18 +175,30 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   async mount(key: string, chainIds: readonly string[], target: string): Promise<void> {
+    await this.mountOverlay(chainIds, target, key);
+  }
+
+  /**
+   * The layers as a read-only overlay, with no upper dir: nothing to prepare, and nothing to
+   * sync when it is unmounted (a writable overlay's unmount syncs the whole upper filesystem).
+   */
+  async mountReadOnly(chainIds: readonly string[], target: string): Promise<void> {
+    await this.mountOverlay(chainIds, target, undefined);
+  }
+
+  private async mountOverlay(chainIds: readonly string[], target: string, key: string | undefined): Promise<void> {
     await mkdir(target, { recursive: true, mode: 0o755 });
     // Lower dirs by their short links (`<root>/l/<26 chars>`), like Docker's overlay2: the
     // whole option string must fit in one page.
     const links: string[] = [];
     for (const c of [...chainIds].reverse()) links.push(join('l', await this.linkOf(c)));
-    if (links.length === 0) {
-      // An empty image (FROM scratch): overlay needs a lower dir, give it an empty one.
+    // An empty image (FROM scratch) still needs a lower dir, and a read-only overlay two.
+    if (links.length < (key === undefined ? 2 : 1)) {
       await mkdir(join(this.root, 'empty'), { recursive: true, mode: 0o755 });
       links.push('empty');
     }
-    const options = (base: string): string =>
-      `lowerdir=${links.map((l) => join(base, l)).join(':')},upperdir=${join(base, 'containers', key, 'upper')},workdir=${join(base, 'containers', key, 'work')}`;
+    const options = (base: string): string => `lowerdir=${links.map((l) => join(base, l)).join(':')}` +
+      (key === undefined ? '' : `,upperdir=${join(base, 'containers', key, 'upper')},workdir=${join(base, 'containers', key, 'work')}`);
     let data = options(this.root);
     // Too long even so (over ~60 layers under a long root): name everything relative to the
     // root and make the mount call from there. chdir and mount(2) run back to back on this
@@ -194,12 +206,13 @@ export class OverlaySnapshotter implements Snapshotter {
     const relative = data.length + 10 > MAX_MOUNT_DATA;
     if (relative) data = options('');
     if (data.length + 10 > MAX_MOUNT_DATA) throw invalidArgument(`too many layers to mount (${chainIds.length}): overlay options exceed one page`);
+    const flags = key === undefined ? MS_RDONLY : 0;
     const doMount = (d: string): void => {
-      if (!relative) return mount({ source: 'overlay', target, fstype: 'overlay', data: d });
+      if (!relative) return mount({ source: 'overlay', target, fstype: 'overlay', flags, data: d });
       const cwd = process.cwd();
       process.chdir(this.root);
       try {
-        mount({ source: 'overlay', target: resolve(cwd, target), fstype: 'overlay', data: d });
+        mount({ source: 'overlay', target: resolve(cwd, target), fstype: 'overlay', flags, data: d });
       } finally {
         process.chdir(cwd);
       }
@@ -211,7 +224,7 @@ export class OverlaySnapshotter implements Snapshotter {
         this.indexOff = false;
         doMount(data);
       } else if (errnoCode(e) === 'ENOENT') {
-        throw notFound(`layer missing for container ${key}: ${(e as Error).message}`);
+        throw notFound(`layer missing for ${key === undefined ? 'a read-only mount' : `container ${key}`}: ${(e as Error).message}`);
       } else throw e;
     }
   }

@@ -78,6 +78,8 @@ export interface Snapshotter {
   idleSnapshots?(): Promise<string[]>;
   prepare(key: string): Promise<void>;
   mount(key: string, chainIds: readonly string[], target: string): Promise<void>;
+  /** Optional: the layers mounted read-only without a snapshot (no prepare/remove; unmount as usual). */
+  mountReadOnly?(chainIds: readonly string[], target: string): Promise<void>;
   unmount(target: string): Promise<void>;
   remove(key: string): Promise<void>;
   /** Reads a file from the top-most layer that has it (for /etc/passwd lookups), or undefined. */
