@@ -260,14 +260,13 @@ async function main(): Promise<void> {
     pusher: new RegistryPusher({ images, remote, digests, readBlob, blobSize: async (d) => (await statFile(content.path(d))).size }),
   });
   imageRoutes(router, { pull, images, driver, layerDirs: (chain) => chain.map((c) => join(snapshotDir, 'layers', c.replace('sha256:', ''), 'fs')) });
-  buildRoutes(router, {
-    builds: new BuildService({
-      images, containers, snapshotter, upperDir: (key) => snapshotter.upperDir(key),
-      stateDir: join(flags.root, 'build'), tmpDir: join(flags.root, 'build', 'tmp'), log,
-      pull: async (ref, auth, progress) => (await puller.pull(await puller.resolve(ref, { auth }), progress)).id,
-    }),
+  const builds = new BuildService({
+    images, containers, snapshotter, upperDir: (key) => snapshotter.upperDir(key),
+    stateDir: join(flags.root, 'build'), tmpDir: join(flags.root, 'build', 'tmp'), log,
+    pull: async (ref, auth, progress) => (await puller.pull(await puller.resolve(ref, { auth }), progress)).id,
   });
-  await rm(join(flags.root, 'build', 'tmp'), { recursive: true, force: true });
+  buildRoutes(router, { builds });
+  await builds.reset();
 
   const servers: Server[] = [];
   for (const host of flags.hosts) {

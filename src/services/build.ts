@@ -114,6 +114,20 @@ export class BuildService {
     this.links = new LayerLinks(join(d.stateDir, 'links'));
   }
 
+  /**
+   * At start: a build cut off by a crash may have left mounts in the scratch space (views of
+   * parent images); they are unmounted before the scratch space is emptied.
+   */
+  async reset(): Promise<void> {
+    const info = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
+    const under = info.split('\n').map((l) => l.split(' ')[4] ?? '')
+      .map((p) => p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))))
+      .filter((p) => p.startsWith(this.d.tmpDir + '/'))
+      .sort((a, b) => b.length - a.length);
+    for (const p of under) await this.d.snapshotter.unmount(p).catch((e: unknown) => this.d.log('warn', `unmount ${p}: ${(e as Error).message}`));
+    await rm(this.d.tmpDir, { recursive: true, force: true });
+  }
+
   /** Receives the context and parses the Dockerfile (errors here are plain HTTP errors). */
   async prepare(body: AsyncIterable<Buffer>, req: BuildRequest): Promise<PreparedBuild> {
     if (req.platform && !/^linux(\/|$)/.test(req.platform)) throw invalidArgument(`"${req.platform}" is not a supported platform`);
