@@ -192,10 +192,12 @@ export class OverlaySnapshotter implements Snapshotter {
     // whole option string must fit in one page.
     const links: string[] = [];
     for (const c of [...chainIds].reverse()) links.push(join('l', await this.linkOf(c)));
-    // An empty image (FROM scratch) still needs a lower dir, and a read-only overlay two.
-    if (links.length < (key === undefined ? 2 : 1)) {
-      await mkdir(join(this.root, 'empty'), { recursive: true, mode: 0o755 });
-      links.push('empty');
+    // An empty image (FROM scratch) still needs a lower dir, and a read-only overlay two
+    // (distinct ones: overlayfs refuses the same lower dir twice).
+    for (let n = 0; links.length < (key === undefined ? 2 : 1); n++) {
+      const empty = n === 0 ? 'empty' : `empty${n}`;
+      await mkdir(join(this.root, empty), { recursive: true, mode: 0o755 });
+      links.push(empty);
     }
     const options = (base: string): string => `lowerdir=${links.map((l) => join(base, l)).join(':')}` +
       (key === undefined ? '' : `,upperdir=${join(base, 'containers', key, 'upper')},workdir=${join(base, 'containers', key, 'work')}`);
