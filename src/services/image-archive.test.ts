@@ -54,6 +54,9 @@ class MemoryImageStore implements ImageStore {
   async saveImage(i: ImageRecord) { this.images.set(i.id, i); }
   async removeImage(id: string) { this.images.delete(id); }
   async saveTags() {}
+  async loadLeases() { return []; }
+  async saveLease() {}
+  async removeLease() {}
 }
 
 async function archive(layers: Buffer[], o: { diffIds?: string[]; extra?: TarWriterEntry[] } = {}): Promise<Buffer> {

@@ -8,7 +8,7 @@ import {
   type ImageConfigFile, type ContainerConfigWire,
 } from '../api/index.js';
 import { type ImageRecord, chainIds, sha256, applyChanges } from '../core/image/index.js';
-import type { ContentStore, ImageStore, Snapshotter, StagedLayer } from '../core/ports/index.js';
+import type { ContentStore, ImageStore, LeaseRecord, Snapshotter, StagedLayer } from '../core/ports/index.js';
 import { conflict, errnoCode, invalidArgument, notFound } from '../lib/errdefs.js';
 import { tee, TeeAbortedError } from '../lib/streams/index.js';
 import { detectCompression } from '../lib/tar/index.js';
@@ -42,6 +42,11 @@ export class ImageService {
    * what nobody references.
    */
   private readonly fresh = new Set<string>();
+  /**
+   * Leases kept on disk (containerd's idea): what an unfinished pull completed stays for reuse
+   * by the next pull, even across a kill -9 and the start-up sweep, until the lease expires.
+   */
+  private readonly leases = new Map<string, LeaseRecord>();
   /** Answers how many containers use an image (set by the container service). */
   containersUsing: (imageId: string) => { running: number; total: number; example?: string; runningExample?: string } = () => ({ running: 0, total: 0 });
 
@@ -51,6 +56,30 @@ export class ImageService {
     const { images, tags } = await this.d.store.loadAll();
     for (const i of images) this.images.set(i.id, i);
     this.tags = Object.fromEntries(Object.entries(tags).filter(([, id]) => this.images.has(id)));
+    for (const l of await this.d.store.loadLeases()) this.leases.set(l.id, l);
+  }
+
+  /** Holds `ids` (blob digests, chain IDs) for `ttlMs` under lease `id`, on disk. */
+  async lease(id: string, ids: Iterable<string>, ttlMs = LEASE_TTL_MS): Promise<void> {
+    const l: LeaseRecord = { id, ids: [...new Set(ids)], expires: Date.now() + ttlMs };
+    await this.d.store.saveLease(l);
+    this.leases.set(id, l);
+  }
+
+  async releaseLease(id: string): Promise<void> {
+    if (!this.leases.delete(id)) return;
+    await this.d.store.removeLease(id);
+  }
+
+  /** IDs held by unexpired leases; expired leases are dropped. */
+  private async leased(): Promise<Set<string>> {
+    const held = new Set<string>();
+    const now = Date.now();
+    for (const l of [...this.leases.values()]) {
+      if (l.expires <= now) { await this.releaseLease(l.id); continue; }
+      for (const x of l.ids) held.add(x);
+    }
+    return held;
   }
 
   list(): ImageRecord[] {
@@ -410,6 +439,8 @@ export class ImageService {
    */
   async discardUnreferenced(blobs: Iterable<string>, chains: Iterable<string> = []): Promise<void> {
     const { blobs: usedBlobs, chains: usedChains } = this.referenced();
+    const leased = await this.leased();
+    for (const x of leased) { usedBlobs.add(x); usedChains.add(x); }
     for (const b of new Set(blobs)) {
       if (usedBlobs.has(b) || this.pinned.has(b)) continue;
       this.fresh.delete(b);
@@ -441,6 +472,7 @@ export class ImageService {
   async collectLayers(keepChains: Iterable<string> = []): Promise<{ blobs: number; layers: number }> {
     const { blobs: used, chains: keep } = this.referenced();
     for (const c of keepChains) keep.add(c);
+    for (const x of await this.leased()) { used.add(x); keep.add(x); }
     let blobs = 0;
     let layers = 0;
     for (const digest of await this.d.content.list()) {
@@ -456,6 +488,9 @@ export class ImageService {
     return { blobs, layers };
   }
 }
+
+/** How long a lease keeps what an unfinished pull completed (containerd's default: 24 h). */
+export const LEASE_TTL_MS = 24 * 3600_000;
 
 export function hostArch(): string {
   switch (process.arch) {

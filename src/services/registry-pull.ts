@@ -4,7 +4,8 @@
  * with the diff ID the config promises: the remote adapter checks the compressed digest as
  * the bytes pass, the content store checks the diff ID, and only then is the layer unpacked.
  * Two pulls needing one layer share its download. The image record and tag are written
- * last (addImage), so a pull killed midway leaves no image, only complete layers to reuse.
+ * last (addImage), so a pull killed midway leaves no image, only complete layers to reuse:
+ * a lease on disk keeps them from garbage collection (the start-up sweep included) for 24 h.
  */
 import { type Reference, familiarName, familiarString, type ImageConfigFile } from '../api/index.js';
 import { chainIds } from '../core/image/index.js';
@@ -107,6 +108,9 @@ export class RegistryPuller {
     const limit = Math.max(1, this.d.concurrency ?? 3);
     for (const i of todo.slice(limit)) progress({ status: 'Waiting', progressDetail: {}, id: shortId(layers[i]!.digest) });
 
+    // The layers completed so far stay for the next pull if this one dies (kill -9 included).
+    const lease = `pull ${plan.digest}`;
+    if (todo.length > 0) await this.d.images.lease(lease, [...diffIds, ...chain]);
     let next = 0;
     let failed: unknown;
     const worker = async (): Promise<void> => {
@@ -128,6 +132,7 @@ export class RegistryPuller {
       repoDigests: [repoDigest],
       event: { action: 'pull', name: familiarString(ref) },
     });
+    await this.d.images.releaseLease(lease);
     progress({ status: `Digest: ${plan.digest}` });
     const upToDate = todo.length === 0 && (ref.digest ? !!existing : !!tagged);
     progress({ status: `Status: ${upToDate ? 'Image is up to date' : 'Downloaded newer image'} for ${familiarString(ref)}` });

@@ -5,7 +5,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -101,6 +101,15 @@ describe('registries', { skip: requires(...engineRequirements) || requires('pier
     await h.ok(['tag', 'big:1', `127.0.0.1:${P.pier}/big:1`]);
     await h.ok(['push', `127.0.0.1:${P.pier}/big:1`], { timeout: 60_000 });
     await h.ok(['rmi', 'big:1', `127.0.0.1:${P.pier}/big:1`]);
+    // two layers: a small one the fault proxy passes and a 4 MiB one it can stall
+    const two = join(tmp, 'two');
+    mkdirSync(two);
+    writeFileSync(join(two, 'small'), randomBytes(64 << 10));
+    writeFileSync(join(two, 'blob'), randomBytes(4 << 20));
+    writeFileSync(join(two, 'Dockerfile'), 'FROM scratch\nCOPY small /small\nCOPY blob /blob\n');
+    await h.ok(['build', '-q', '-t', `127.0.0.1:${P.pier}/two:1`, two], { env: { DOCKER_BUILDKIT: '0' }, timeout: 60_000 });
+    await h.ok(['push', `127.0.0.1:${P.pier}/two:1`], { timeout: 60_000 });
+    await h.ok(['rmi', `127.0.0.1:${P.pier}/two:1`]);
   });
 
   after(async () => {
@@ -375,18 +384,24 @@ describe('registries', { skip: requires(...engineRequirements) || requires('pier
       assert.doesNotMatch(imgs, /big/);
     });
 
-    it('kill -9 of pierd mid-pull leaves no image; the next pull completes', async () => {
+    it('kill -9 of pierd mid-pull leaves no image; the next pull reuses the complete layer', async () => {
       mode = 'stall'; stalled = false;
-      const ref = `127.0.0.1:${P.fault}/big:1`;
+      const ref = `127.0.0.1:${P.fault}/two:1`;
       const cli = h.spawn(['pull', ref]);
       await waitFor(() => stalled, { timeout: 20_000 });
+      await cli.waitForOutput('Pull complete', 20_000); // the small layer
       await h.kill9();
       await cli.exited;
       mode = 'pass';
-      await h.restart();
-      assert.doesNotMatch(await h.ok(['images', '--format', '{{.Repository}}']), /big/);
-      assert.match(await h.ok(['pull', ref], { timeout: 60_000 }), /Digest: sha256/);
+      await h.restart(); // its start-up sweep must keep the leased layer
+      assert.doesNotMatch(await h.ok(['images', '--format', '{{.Repository}}']), /two/);
+      const out = await h.ok(['pull', ref], { timeout: 60_000 });
+      assert.match(out, /Digest: sha256/);
+      assert.equal(out.match(/: Already exists/g)?.length, 1, out);
+      assert.equal(out.match(/: Pull complete/g)?.length, 1, out);
+      // once the image is recorded the lease is gone: removing the image frees both layers
       await h.ok(['rmi', ref]);
+      assert.deepEqual(readdirSync(join(h.root!, 'images', 'leases')), []);
     });
   });
 

@@ -6,7 +6,7 @@ import { readdir, readFile, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContainerRecord } from '../../core/container/index.js';
 import type { ImageRecord } from '../../core/image/index.js';
-import type { ContainerStore, ImageStore } from '../../core/ports/index.js';
+import type { ContainerStore, ImageStore, LeaseRecord } from '../../core/ports/index.js';
 import { ensureDir, isAtomicTemp, writeJsonAtomic } from '../../lib/fs/index.js';
 
 async function readJsonDir<T>(dir: string, file: (name: string) => string | undefined): Promise<T[]> {
@@ -80,4 +80,21 @@ export class JsonImageStore implements ImageStore {
     await ensureDir(this.root);
     await writeJsonAtomic(join(this.root, 'repositories.json'), tags);
   }
+
+  loadLeases(): Promise<LeaseRecord[]> {
+    const dir = join(this.root, 'leases');
+    return readJsonDir<LeaseRecord>(dir, (name) => (name.endsWith('.json') ? join(dir, name) : undefined));
+  }
+
+  async saveLease(lease: LeaseRecord): Promise<void> {
+    await ensureDir(join(this.root, 'leases'));
+    await writeJsonAtomic(join(this.root, 'leases', `${leaseFile(lease.id)}.json`), lease);
+  }
+
+  async removeLease(id: string): Promise<void> {
+    await rm(join(this.root, 'leases', `${leaseFile(id)}.json`), { force: true });
+  }
 }
+
+/** A lease ID as a file name (IDs carry `sha256:` and may carry `/`). */
+const leaseFile = (id: string): string => id.replace(/[^A-Za-z0-9_.-]/g, '_');

@@ -24,6 +24,18 @@ export interface ImageStore {
   saveImage(img: ImageRecord): Promise<void>;
   removeImage(id: string): Promise<void>;
   saveTags(tags: Record<string, string>): Promise<void>;
+  /** Leases: blobs and layers an unfinished operation (a pull) keeps for reuse until `expires`. */
+  loadLeases(): Promise<LeaseRecord[]>;
+  saveLease(lease: LeaseRecord): Promise<void>;
+  removeLease(id: string): Promise<void>;
+}
+
+export interface LeaseRecord {
+  id: string;
+  /** blob digests and chain IDs held */
+  ids: string[];
+  /** ms since the epoch */
+  expires: number;
 }
 
 /** Content-addressed blobs (layers, configs, manifests), verified before they become visible. */
