@@ -31,6 +31,8 @@ describe('RegistryPuller', () => {
         return { diffId: sha('diff'), chainId: sha('diff'), size: 1 };
       },
       addImage: async () => ({ id: sha(config) }),
+      lease: async () => {},
+      releaseLease: async () => {},
     } as unknown as ImageService;
     const snapshotter = { hasLayer: async () => false } as unknown as Snapshotter;
     const digests = { record: async () => {}, compressedFor: async () => [] } as BlobDigestMap;
