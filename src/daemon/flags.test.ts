@@ -111,3 +111,10 @@ test('parseDaemonFlags() takes dockerd\'s daemon-wide container defaults, only w
   rejects(['--no-new-privileges=maybe'], 'invalid argument "maybe" for "--no-new-privileges" flag: strconv.ParseBool: parsing "maybe": invalid syntax');
   assert.ok(USAGE.includes('--seccomp-profile') && USAGE.includes('--default-ulimit') && USAGE.includes('--cgroup-parent'));
 });
+
+test('parseDaemonFlags() takes --userns-remap in both spellings', () => {
+  assert.equal(parseDaemonFlags(['--userns-remap', 'default']).usernsRemap, 'default');
+  assert.equal(parseDaemonFlags(['--userns-remap=daemon:daemon']).usernsRemap, 'daemon:daemon');
+  assert.equal(parseDaemonFlags([]).usernsRemap, undefined);
+  rejects(['--userns-remap'], 'flag needs an argument: --userns-remap');
+});

@@ -29,6 +29,8 @@ export interface DaemonFlags {
   mtu: number;
   /** Set net.ipv4.ip_forward=1 (outbound NAT and access from other hosts need it). */
   ipForward: boolean;
+  /** `--userns-remap`: default, user, user:group, uid, uid:gid (docs/design/security.md). */
+  usernsRemap?: string;
   help: boolean;
   version: boolean;
   // Daemon-wide container defaults (docs/design/security.md); set only when given, so
@@ -72,6 +74,7 @@ Options:
       --registry-mirror list    Preferred Docker registry mirror
       --root string             Root directory of persistent pier state (default "/var/lib/pier")
       --seccomp-profile string  Path to seccomp profile, or "unconfined" or "builtin" (default "builtin")
+      --userns-remap string     User/Group setting for user namespaces ("default", user[:group], uid[:gid])
   -v, --version                 Print version information and quit
 `;
 
@@ -146,6 +149,7 @@ export function parseDaemonFlags(argv: string[]): DaemonFlags {
       }
       case '--cgroup-parent': f.cgroupParent = value(); break;
       case '--default-cgroupns-mode': f.defaultCgroupnsMode = cgroupnsMode(value()); break;
+      case '--userns-remap': f.usernsRemap = value(); break;
       case '-h': case '--help': f.help = true; break;
       case '-v': case '--version': f.version = true; break;
       default: throw invalidArgument(`unknown flag: ${name}`);

@@ -3,8 +3,9 @@
  * adapters into the services, restores containers, and listens. The only daemon file that
  * imports adapters.
  */
-import { chmodSync, chownSync, closeSync, existsSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmodSync, chownSync, closeSync, existsSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -24,6 +25,8 @@ import { CopySnapshotter } from '../adapters/copy-snapshotter/index.js';
 import { HttpRegistryRemote, JsonBlobDigestMap } from '../adapters/registry-remote/index.js';
 import { RuncRuntime } from '../adapters/runc/index.js';
 import { LocalVolumeDriver } from '../adapters/local-volumes/index.js';
+import { loadRemappedRoot, type RemappedRoot } from '../adapters/subids/index.js';
+import { remappedRoot } from '../core/oci/index.js';
 import { VolumeService } from '../services/index.js';
 import { volumeRoutes } from './routes/index.js';
 import { FsCgroupManager, LinuxHostProbe } from '../adapters/cgroups/index.js';
@@ -57,6 +60,7 @@ interface DaemonConfigFile extends DefaultsFileConfig {
   'default-runtime'?: string;
   'log-level'?: string;
   'registry-mirrors'?: string[];
+  'userns-remap'?: string;
 }
 
 function findBinary(name: string): string {
@@ -146,6 +150,43 @@ async function main(): Promise<void> {
       return { size: stats.bytes };
     });
   await snapshotter.init();
+  if (flags.usernsRemap !== undefined && fileConfig['userns-remap'] !== undefined) {
+    throw new Error(`unable to configure the pier daemon with file ${flags.configFile}: the following directives are specified both as a flag and in the configuration file: userns-remap: (from flag: ${flags.usernsRemap}, from file: ${fileConfig['userns-remap']})`);
+  }
+  const remapSpec = flags.usernsRemap ?? fileConfig['userns-remap'];
+  let remap: RemappedRoot | undefined;
+  if (remapSpec) {
+    if (driver === 'vfs') throw new Error('--userns-remap needs the overlay2 storage driver (idmapped layers); vfs is not supported');
+    remap = await loadRemappedRoot(remapSpec);
+    if (!remap) log('warn', 'User namespaces: root cannot be remapped with itself; user namespaces are OFF');
+  }
+  if (remap) {
+    const root = remappedRoot(remap.mapping);
+    // dockerd's check: every directory above the data root must let the remapped root through.
+    for (const top of [flags.root, flags.execRoot]) {
+      for (let d = dirname(top); d !== '/' && d !== '.'; d = dirname(d)) {
+        if (!canTraverse(d, root.uid, root.gid)) {
+          throw new Error(`a subdirectory in your graphroot path (${top}) restricts access to the remapped root uid/gid; please fix by allowing 'o+x' permissions on existing directories`);
+        }
+      }
+    }
+    // Idmapped layers where the kernel and filesystem allow (measured: Linux 6.18, ext4),
+    // else one shifted copy per layer. PIER_USERNS_LAYERS=copy forces the fallback (tests).
+    const overlay = snapshotter as OverlaySnapshotter;
+    const why = process.env.PIER_USERNS_LAYERS === 'copy' ? 'PIER_USERNS_LAYERS=copy' : await overlay.probeIdmap(remap.mapping);
+    if (why) {
+      overlay.useShiftedCopies();
+      log('warn', `User namespaces: idmapped layer mounts unavailable (${why}); using one shifted copy of each layer per mapping`);
+    }
+    // Container dirs and bundles are 0710 with the remapped root's group (CVE-2021-21284: never
+    // writable by it); their parents need the same so the runtime can reach rootfs and hosts files.
+    for (const d of [join(flags.root, 'containers'), join(flags.execRoot, 'c')]) {
+      await mkdir(d, { recursive: true, mode: 0o700 });
+      await chown(d, 0, root.gid);
+      await chmod(d, 0o710);
+    }
+    log('info', `User namespaces: ID ranges will be mapped to subuid/subgid ranges of: ${remap.user}:${remap.group}`);
+  }
   const monitor = new ConmonMonitor({
     conmonPath: findBinary('conmon'),
     exitDir: join(flags.execRoot, 'exits'),
@@ -181,17 +222,18 @@ async function main(): Promise<void> {
     saveContainer: (c) => containerStore.save(c), containerDir: (id) => containerStore.dir(id), log,
   });
   await networks.load();
-  const volumes = new VolumeService({ driver: new LocalVolumeDriver(join(flags.root, 'volumes')), events, log });
+  const volumes = new VolumeService({ driver: new LocalVolumeDriver(join(flags.root, 'volumes'), remap ? { owner: remappedRoot(remap.mapping) } : {}), events, log });
   await volumes.load();
   const hostProbe = new LinuxHostProbe();
   const cgroups = new FsCgroupManager();
   const containers = new ContainerService({
     store: containerStore, snapshotter, monitor, runtime: new RuncRuntime(), logs, images, events,
     runtimes, defaultRuntime, bundleRoot: join(flags.execRoot, 'c'), resolvConf, log, host: hostProbe, cgroups, networking: networks, volumes, defaults,
+    userns: remap?.mapping,
   });
   volumes.setContainers(containers);
   networks.setContainers(containers);
-  await mkdir(join(flags.execRoot, 'c'), { recursive: true, mode: 0o700 });
+  await mkdir(join(flags.execRoot, 'c'), { recursive: true, mode: remap ? 0o710 : 0o700 });
   await containers.restore();
   // before serving: nothing is creating an image now (docs/design/storage.md, "Crash safety")
   const gc = await collectAtStart({
@@ -218,6 +260,7 @@ async function main(): Promise<void> {
     ...(hostFacts.apparmor ? ['name=apparmor'] : []),
     `name=seccomp,profile=${seccompProfileName}`,
     ...(hostFacts.selinux ? ['name=selinux'] : []),
+    ...(remap ? ['name=userns'] : []),
     ...((defaults.cgroupnsMode || (hostFacts.cgroup2 ? 'private' : 'host')) === 'private' ? ['name=cgroupns'] : []),
     ...(defaults.noNewPrivileges ? ['name=no-new-privileges'] : []),
   ];
@@ -312,6 +355,16 @@ async function listen(server: Server, host: string): Promise<void> {
   const m = /^tcp:\/\/([^:]+):([0-9]+)$/.exec(host);
   if (!m) throw new Error(`invalid host: ${host}`);
   await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(Number(m[2]), m[1], () => resolve()); });
+}
+
+/** moby's canAccess: the x bit for others, or for the owner or group the ids match. */
+function canTraverse(path: string, uid: number, gid: number): boolean {
+  try {
+    const st = statSync(path);
+    return (st.mode & 0o001) !== 0 || (st.uid === uid && (st.mode & 0o100) !== 0) || (st.gid === gid && (st.mode & 0o010) !== 0);
+  } catch {
+    return false;
+  }
 }
 
 function pierGroupId(): number | undefined {

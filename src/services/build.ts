@@ -17,7 +17,7 @@ import {
   IgnoreMatcher, parseRunMount, cleanPath, type RunMount, type DockerfileModel, type Instruction, type Stage, type CopyInstr, type ExecInstr,
 } from '../core/dockerfile/index.js';
 import { chainIds, type ImageRecord } from '../core/image/index.js';
-import { resolveUser } from '../core/oci/index.js';
+import { ownerInContainer, resolveUser } from '../core/oci/index.js';
 import type { RegistryCredentials, Snapshotter } from '../core/ports/index.js';
 import { EngineError, invalidArgument } from '../lib/errdefs.js';
 import { dirSize } from '../lib/fs/index.js';
@@ -677,7 +677,10 @@ class BuildRun {
       const stubs = new Set(mounts.map((m) => posix.resolve('/', m.target).slice(1)));
       const keep = (name: string, s: { isFile(): boolean; isDirectory(): boolean; size: number }): boolean =>
         runtimeArtifact(name, s) && !(stubs.has(name.replace(/^\.?\//, '')) && ((s.isFile() && s.size === 0) || s.isDirectory()));
-      ({ diffId } = await this.d.images.addLayer(packDirectory(this.d.upperDir(id), { overlayWhiteouts: true, filter: keep }), chainIds(st.diffIds).at(-1)));
+      // a RUN under --userns-remap wrote through its mapping: the layer gets the ids it saw
+      const m = this.d.containers.get(id).userns;
+      const owner = m ? { owner: (uid: number, gid: number) => ownerInContainer(m, uid, gid) } : {};
+      ({ diffId } = await this.d.images.addLayer(packDirectory(this.d.upperDir(id), { overlayWhiteouts: true, filter: keep, ...owner }), chainIds(st.diffIds).at(-1)));
     } finally {
       await this.d.containers.remove(id, { force: true, volumes: true }).catch(() => {});
     }

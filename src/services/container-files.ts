@@ -12,7 +12,7 @@ import type { Readable } from 'node:stream';
 import { ENGINE_VERSION, familiarString, type ContainerConfigWire, type ImageConfigFile, type Reference } from '../api/index.js';
 import type { ContainerRecord } from '../core/container/index.js';
 import { applyChanges, chainIds } from '../core/image/index.js';
-import { resolveUser } from '../core/oci/index.js';
+import { ownerInContainer, ownerOnHost, resolveUser } from '../core/oci/index.js';
 import { EngineError, errnoCode, invalidArgument, notFound } from '../lib/errdefs.js';
 import { extractTar, packDirectory, readTar, type TarEntry } from '../lib/tar/index.js';
 import { containerChanges, type Change } from './container-changes.js';
@@ -88,9 +88,9 @@ export class ContainerFilesService {
    */
   async getArchive(ref: string, path: string, send: (statHeader: string, tar: Readable) => Promise<void>): Promise<void> {
     if (!path) throw invalidArgument('Path cannot be empty');
-    await this.d.containers.withRootfs(ref, async (root) => {
+    await this.d.containers.withRootfs(ref, async (root, c) => {
       const { stat, host } = await this.statIn(root, ref, path);
-      await send(encodePathStat(stat), packDirectory(host, { prefix: stat.name === '/' ? '.' : stat.name }));
+      await send(encodePathStat(stat), packDirectory(host, { prefix: stat.name === '/' ? '.' : stat.name, ...shiftedBack(c) }));
     });
   }
 
@@ -111,6 +111,8 @@ export class ContainerFilesService {
         const ids = await this.userIds(root, c.config.User);
         entries = withOwner(entries, ids.uid, ids.gid);
       }
+      // a remapped container's files belong to its mapped ids on the host
+      if (c.userns) entries = onHost(entries, c.userns);
       await extractTar(entries, host, { whiteouts: 'none', noOverwriteDirNonDir: opts.noOverwriteDirNonDir });
     });
   }
@@ -133,7 +135,7 @@ export class ContainerFilesService {
 
   /** GET /containers/{id}/export: the merged root filesystem as a tar. */
   async export(ref: string, send: (tar: Readable) => Promise<void>): Promise<void> {
-    await this.d.containers.withRootfs(ref, async (root) => send(packDirectory(root)));
+    await this.d.containers.withRootfs(ref, async (root, c) => send(packDirectory(root, shiftedBack(c))));
   }
 
   /** GET /containers/{id}/changes */
@@ -166,7 +168,7 @@ export class ContainerFilesService {
     const parentChain = chainIds(parentDiffs).pop();
     const placeholders = new Set<string>();
     await containerChanges(this.d.upperDir(c.id), this.lowers(c), placeholders);
-    const tar = packDirectory(this.d.upperDir(c.id), { overlayWhiteouts: true, filter: (name) => !placeholders.has(name) });
+    const tar = packDirectory(this.d.upperDir(c.id), { overlayWhiteouts: true, filter: (name) => !placeholders.has(name), ...shiftedBack(c) });
     const { diffId } = await this.d.images.addLayer(tar, parentChain);
     const empty = diffId === EMPTY_TAR_DIFF_ID;
     const created = new Date().toISOString();
@@ -197,6 +199,16 @@ export class ContainerFilesService {
     });
     return img.id;
   }
+}
+
+/** Archives of a remapped container show owners as the container sees them (moby shifts them back too). */
+function shiftedBack(c: ContainerRecord): { owner?: (uid: number, gid: number) => { uid: number; gid: number } } {
+  const m = c.userns;
+  return m ? { owner: (uid, gid) => ownerInContainer(m, uid, gid) } : {};
+}
+
+async function* onHost(entries: AsyncIterable<TarEntry>, m: NonNullable<ContainerRecord['userns']>): AsyncGenerator<TarEntry> {
+  for await (const e of entries) yield { ...e, ...ownerOnHost(m, e.uid, e.gid) };
 }
 
 async function* withOwner(entries: AsyncIterable<TarEntry>, uid: number, gid: number): AsyncGenerator<TarEntry> {

@@ -5,7 +5,7 @@
  * any moment finds the truth on disk and in conmon's files when it starts again.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, writeFile, readFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, rm, writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContainerCreateBody, ContainerConfigWire, HostConfigWire, EndpointSettingsWire } from '../api/index.js';
 import { parseSignal, type Filters, matchLabels } from '../api/index.js';
@@ -15,6 +15,7 @@ import {
 import {
   buildSpec, withArgs, withEnv, withCwd, withUser, withHostname, withTerminal, withCgroupsPath, withMounts,
   withNamespace, withPrivileged, resolveUser, containerEnv, type Spec, type Mount, type ContainerDefaults,
+  type IdentityMapping, remappedRoot, validateUsernsMode, withUserNamespace,
 } from '../core/oci/index.js';
 import { chainIds } from '../core/image/index.js';
 import { logFiles, logPolicy } from '../core/container/index.js';
@@ -51,6 +52,8 @@ export interface ContainerServiceDeps {
   cgroups?: CgroupManager;
   /** The daemon-wide container defaults (`--seccomp-profile`, `--default-ulimit` …); Docker's when absent. */
   defaults?: ContainerDefaults;
+  /** `--userns-remap`: containers (except `--userns=host`) run in a user namespace with this mapping. */
+  userns?: IdentityMapping;
 }
 
 /** Volume hooks: plan and create volumes at create, the OCI mounts at start, anonymous ones out with `rm -v`. */
@@ -183,6 +186,7 @@ export class ContainerService {
     if (!this.d.runtimes.has(runtime)) throw invalidArgument(`Unknown runtime specified ${runtime}`);
     hostConfig.Runtime = runtime;
     validateHostConfig(hostConfig);
+    try { validateUsernsMode(hostConfig, !!this.d.userns); } catch (e) { throw invalidArgument((e as Error).message); }
     const warnings = await validateHostConfigResources(this.d.host, hostConfig, this.d.defaults);
     const img = image.config.config ?? {};
     const config = mergeConfig(body, img);
@@ -220,14 +224,23 @@ export class ContainerService {
         logPath: join(dir, 'ctr.log'),
         execIds: [],
         ...(this.d.defaults?.noNewPrivileges ? { noNewPrivileges: true } : {}),
+        ...(this.d.userns && hostConfig.UsernsMode !== 'host' ? { userns: this.d.userns } : {}),
       };
       this.d.networking?.validate(c);
       if (this.d.volumes) c.mounts = await this.d.volumes.prepare(c);
       await mkdir(dir, { recursive: true, mode: 0o700 });
       // The log exists from the start, so an attach made before start can watch it.
       await writeFile(c.logPath, '', { flag: 'a', mode: 0o600 });
-      await this.d.snapshotter.prepare(id);
+      const rootOwner = c.userns ? remappedRoot(c.userns) : undefined;
+      await this.d.snapshotter.prepare(id, { rootOwner });
       await this.writeHostFiles(c);
+      if (rootOwner) {
+        // The remapped root writes its own hosts, hostname and resolv.conf (as in Docker) and
+        // must traverse the container's directory to reach them: group-only access, 0710.
+        for (const f of ['hostname', 'hosts', 'resolv.conf']) await chown(join(dir, f), rootOwner.uid, rootOwner.gid);
+        await chown(dir, 0, rootOwner.gid);
+        await chmod(dir, 0o710);
+      }
       await this.save(c);
       this.containers.set(id, c);
       this.liveOf(id);
@@ -306,9 +319,10 @@ export class ContainerService {
     await rm(bundle, { recursive: true, force: true });
     await mkdir(join(bundle, 'rootfs'), { recursive: true, mode: 0o700 });
     const rootfs = join(bundle, 'rootfs');
+    if (c.userns) await this.openToRemappedRoot(c.userns, bundle, rootfs);
     this.dirty.add(c.id);
     const layers = chainIds(c.imageLayers);
-    await this.d.snapshotter.mount(c.id, layers, rootfs);
+    await this.d.snapshotter.mount(c.id, layers, rootfs, { idmap: c.userns });
     const spec = await this.specFor(c, layers);
     c.cgroupsPath = spec.linux.cgroupsPath;
     await this.d.runtime.writeBundle(bundle, spec);
@@ -339,6 +353,15 @@ export class ContainerService {
     // An exit that happened before we recorded "running" is in the exit file already.
     const early = await this.d.monitor.readExit(c.id);
     if (early !== undefined) setImmediate(() => void this.handleExit(c.id, early));
+  }
+
+  /** The runtime reaches the rootfs as the remapped root: bundle and mount point 0710, group = its gid. */
+  private async openToRemappedRoot(m: IdentityMapping, ...dirs: string[]): Promise<void> {
+    const { gid } = remappedRoot(m);
+    for (const d of dirs) {
+      await chown(d, 0, gid);
+      await chmod(d, 0o710);
+    }
   }
 
   private async specFor(c: ContainerRecord, layers: string[]): Promise<Spec> {
@@ -372,16 +395,20 @@ export class ContainerService {
     ];
     if (this.d.volumes) opts.push(withMounts(await this.d.volumes.mountsFor(c, join(this.bundleDir(c.id), 'rootfs'))));
     // Host networking shares the host's UTS namespace too: runc refuses a hostname then.
+    let joinUserns: string | undefined;
     if (hc.NetworkMode === 'host') opts.push(withNamespace('network', null), withNamespace('uts', null), (s) => { const { hostname: _h, domainname: _d, ...rest } = s as Spec & { domainname?: string }; return rest as Spec; });
     else if (hc.NetworkMode?.startsWith('container:')) {
       const other = this.get(hc.NetworkMode.slice(10));
       if (!isRunning(other)) throw conflict(`cannot join network of a non running container: ${other.id}`);
       opts.push(withNamespace('network', `/proc/${other.state.pid}/ns/net`));
+      // to share a network namespace, remapped containers share the user namespace owning it (as in moby)
+      if (c.userns && other.userns) joinUserns = `/proc/${other.state.pid}/ns/user`;
     }
     if (hc.PidMode === 'host') opts.push(withNamespace('pid', null));
     if (hc.IpcMode === 'host') opts.push(withNamespace('ipc', null));
     if (hc.Privileged) opts.push(withPrivileged());
     opts.push(...(await resourceSpecOpts(c, this.d.host, this.d.defaults)));
+    if (c.userns) opts.push(withUserNamespace(c.userns, hc.Sysctls, joinUserns));
     return buildSpec(...opts);
   }
 
@@ -863,7 +890,7 @@ export class ContainerService {
       const rootfs = join(this.bundleDir(c.id), 'rootfs');
       if (isRunning(c) || opts.mount === false) return fn(rootfs, c);
       await mkdir(rootfs, { recursive: true, mode: 0o700 });
-      await this.d.snapshotter.mount(c.id, chainIds(c.imageLayers), rootfs);
+      await this.d.snapshotter.mount(c.id, chainIds(c.imageLayers), rootfs, { idmap: c.userns });
       try {
         return await fn(rootfs, c);
       } finally {

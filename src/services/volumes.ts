@@ -5,14 +5,14 @@
  * at start, and release them at exit and with `rm -v`.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, realpath, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chown, mkdir, realpath, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { type Filters, matchLabels, validateFilterKeys } from '../api/index.js';
 import {
   type ContainerRecord, type MountPoint, planMounts, parseVolumesFrom, ociMount, sortMounts, validateVolumeName, volumeNames,
   isRunning, ZERO_TIME,
 } from '../core/container/index.js';
-import type { Mount } from '../core/oci/index.js';
+import { type Mount, remappedRoot } from '../core/oci/index.js';
 import type { VolumeDriver, VolumeRecord } from '../core/ports/index.js';
 import { conflict, EngineError, errnoCode, invalidArgument, notFound } from '../lib/errdefs.js';
 import { KeyedMutex } from '../lib/async/index.js';
@@ -227,8 +227,11 @@ export class VolumeService {
     for (const p of c.mounts ?? []) {
       if (p.type === 'bind') {
         // an existing file is a fine bind source (moby ignores MkdirAll's ENOTDIR there)
-        if (p.createSource) await mkdir(p.source, { recursive: true, mode: 0o755 }).catch((e) => { if (errnoCode(e) !== 'EEXIST' && errnoCode(e) !== 'ENOTDIR') throw e; });
-        else await this.checkBindSource(p.source);
+        if (p.createSource) {
+          const made = await mkdir(p.source, { recursive: true, mode: 0o755 }).catch((e) => { if (errnoCode(e) !== 'EEXIST' && errnoCode(e) !== 'ENOTDIR') throw e; return undefined; });
+          // A source dir made for a remapped container belongs to its root (moby's MkdirAllAndChownNew).
+          if (made && c.userns) await chownNew(made, p.source, remappedRoot(c.userns));
+        } else await this.checkBindSource(p.source);
       } else if (p.type === 'volume') {
         const v = this.vols.get(p.name!);
         if (!v) throw notFound(`error while mounting volume '${p.source}': get ${p.name}: no such volume`);
@@ -288,6 +291,14 @@ export class VolumeService {
         this.d.log('warn', `remove volume ${p.name} of ${c.id}: ${(e as Error).message}`);
       }
     }
+  }
+}
+
+/** Chowns the directories mkdir -p just made: from `leaf` up to `first` (the first one it created). */
+async function chownNew(first: string, leaf: string, owner: { uid: number; gid: number }): Promise<void> {
+  for (let d = leaf; ; d = dirname(d)) {
+    await chown(d, owner.uid, owner.gid);
+    if (d === first || d === dirname(d)) return;
   }
 }
 

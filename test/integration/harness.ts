@@ -10,7 +10,7 @@
 //   PIER_TEST_VERBOSE=1                 echo every docker command and its result.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, mkdirSync, openSync, closeSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, mkdirSync, openSync, closeSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -465,6 +465,8 @@ export interface StartOpts {
   args?: string[];
   /** Skip the busybox import. */
   noImport?: boolean;
+  /** Mode of the temporary directory (mkdtemp makes it 0700; `--userns-remap` needs others' x: 0o711). */
+  tmpMode?: number;
 }
 
 let rootfsCache: string | undefined;
@@ -494,6 +496,7 @@ export function testBridgeArgs(): string[] {
 export async function startPierd(opts: StartOpts = {}): Promise<Engine> {
   // short paths: unix socket paths are limited to 107 bytes
   const tmp = mkdtempSync('/tmp/pt-');
+  if (opts.tmpMode !== undefined) chmodSync(tmp, opts.tmpMode);
   const configDir = join(tmp, 'cli');
   mkdirSync(configDir);
   const rootfsTar = buildRootfs(tmp);

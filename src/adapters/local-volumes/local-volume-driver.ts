@@ -5,7 +5,7 @@
  * with options (`type`, `device`, `o`) has its device mounted on `_data` while a container
  * uses it, as moby's local driver does.
  */
-import { lstat, mkdir, readdir, readFile, rm, unlink } from 'node:fs/promises';
+import { chown, lstat, mkdir, readdir, readFile, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { VolumeDriver, VolumeRecord } from '../../core/ports/index.js';
 import { EngineError, errnoCode } from '../../lib/errdefs.js';
@@ -35,7 +35,8 @@ export function parseMountOptions(o: string): { flags: number; data: string } {
 }
 
 export class LocalVolumeDriver implements VolumeDriver {
-  constructor(private readonly root: string) {}
+  /** `owner`: who owns new volumes' `_data` (the remapped root under `--userns-remap`, as in moby). */
+  constructor(private readonly root: string, private readonly opts: { owner?: { uid: number; gid: number } } = {}) {}
 
   private dir(name: string): string {
     return join(this.root, name);
@@ -66,6 +67,7 @@ export class LocalVolumeDriver implements VolumeDriver {
 
   async create(v: VolumeRecord): Promise<void> {
     await mkdir(this.mountpoint(v.name), { recursive: true, mode: 0o755 });
+    if (this.opts.owner) await chown(this.mountpoint(v.name), this.opts.owner.uid, this.opts.owner.gid);
     await writeJsonAtomic(join(this.dir(v.name), RECORD), v);
   }
 

@@ -2,12 +2,22 @@
  * Layers unpacked once each into <root>/layers/<chain hex>/fs (overlayfs whiteouts kept as
  * overlay expects them), joined for a container by an overlay mount whose lower dirs are
  * the image's layers and whose upper dir is the container's own.
+ *
+ * User namespaces (`--userns-remap`): each lower layer is first bind-mounted idmapped
+ * (mount_setattr MOUNT_ATTR_IDMAP with a user namespace holding the container's mapping)
+ * under <root>/idmap/<mount id>/<n>, overlay is mounted on those, and the idmapped mounts
+ * are detached at once: overlay keeps its own references, so the only mount left is the
+ * container's rootfs, and no layer is ever copied or chowned. Where idmapped mounts do not
+ * work (probeIdmap), each layer gets one shifted copy per mapping instead, under
+ * <root>/shifted/<mapping hash>/<chain hex>/fs, made on first use (shifted-copy.ts).
  */
-import { lstat, mkdir, readFile, readdir, rename, rm, writeFile, stat, symlink, unlink } from 'node:fs/promises';
+import { chown, lstat, mkdir, readFile, readdir, rename, rm, rmdir, writeFile, stat, symlink, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Snapshotter, StagedLayer } from '../../core/ports/index.js';
-import { mount, unmountIfMounted, MS_RDONLY } from '../../lib/sys/index.js';
+import { type IdentityMapping, mappingKey, ownerOnHost } from '../../core/oci/index.js';
+import { idmappedBindMount, mount, openUserNamespace, unmountIfMounted, MS_RDONLY } from '../../lib/sys/index.js';
+import { shiftedCopy } from './shifted-copy.js';
 import { errnoCode, invalidArgument, notFound } from '../../lib/errdefs.js';
 
 export type LayerUnpacker = (tar: AsyncIterable<Buffer>, dir: string) => Promise<{ size: number }>;
@@ -26,8 +36,22 @@ function shortLinkName(): string {
   return out;
 }
 
+/** Lazily detaches every mount at or below `dir`, deepest first (from /proc/self/mountinfo). */
+async function detachMountsUnder(dir: string): Promise<void> {
+  const info = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
+  const points = info.split('\n').map((l) => (l.split(' ')[4] ?? '').replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))))
+    .filter((p) => p.startsWith(`${dir}/`));
+  for (const p of points.sort((a, b) => b.length - a.length)) unmountIfMounted(p);
+}
+
 export class OverlaySnapshotter implements Snapshotter {
   private indexOff = true;
+  /** One user namespace fd per distinct mapping, opened on first use and kept. */
+  private readonly userns = new Map<string, Promise<number>>();
+  /** 'copy': idmapped mounts failed here, remapped containers use shifted layer copies. */
+  private layersFor: 'idmap' | 'copy' = 'idmap';
+  /** Shifted copies being made, by their directory (one maker at a time). */
+  private readonly shifting = new Map<string, Promise<void>>();
 
   private readonly root: string;
 
@@ -47,8 +71,98 @@ export class OverlaySnapshotter implements Snapshotter {
     await mkdir(join(this.root, 'layers'), { recursive: true, mode: 0o700 });
     await mkdir(join(this.root, 'containers'), { recursive: true, mode: 0o700 });
     await mkdir(join(this.root, 'l'), { recursive: true, mode: 0o700 });
+    // the idmap probe mounts under tmp/: a pierd killed during it must not make rm walk a mount
+    await detachMountsUnder(join(this.root, 'tmp'));
     await rm(join(this.root, 'tmp'), { recursive: true, force: true });
     await mkdir(join(this.root, 'tmp'), { recursive: true, mode: 0o700 });
+    await this.clearIdmapDir();
+  }
+
+  /**
+   * Idmapped layer mounts live only while an overlay mount is made; a pierd killed in
+   * between leaves some. Detach them, then remove the empty mount points: never a
+   * recursive delete here, it would go through a mount into a layer.
+   */
+  private async clearIdmapDir(): Promise<void> {
+    const base = join(this.root, 'idmap');
+    await mkdir(base, { recursive: true, mode: 0o700 });
+    await detachMountsUnder(base);
+    for (const m of await readdir(base)) {
+      const dir = join(base, m);
+      for (const n of await readdir(dir).catch(() => [] as string[])) await rmdir(join(dir, n)).catch(() => undefined);
+      await rmdir(dir).catch(() => undefined);
+    }
+  }
+
+  private usernsFd(m: IdentityMapping): Promise<number> {
+    const key = mappingKey(m);
+    let fd = this.userns.get(key);
+    if (!fd) {
+      fd = openUserNamespace(m.uidMappings, m.gidMappings);
+      fd.catch(() => this.userns.delete(key));
+      this.userns.set(key, fd);
+    }
+    return fd;
+  }
+
+  /** Remapped containers get shifted copies of the layers (when probeIdmap failed). */
+  useShiftedCopies(): void {
+    this.layersFor = 'copy';
+  }
+
+  private shiftedDir(m: IdentityMapping, chainId: string): string {
+    return join(this.root, 'shifted', createHash('sha256').update(mappingKey(m)).digest('hex').slice(0, 12), hex(chainId));
+  }
+
+  /** The layer's shifted copy for mapping `m` (made now if missing); answers its short link. */
+  private async shiftedLayer(m: IdentityMapping, chainId: string): Promise<string> {
+    const dir = this.shiftedDir(m, chainId);
+    let making = this.shifting.get(dir);
+    if (!making) {
+      making = (async () => {
+        try { await stat(join(dir, 'fs')); return; } catch { /* make it */ }
+        const tmp = join(this.root, 'tmp', `shift-${randomBytes(6).toString('hex')}`);
+        await mkdir(join(tmp, 'fs'), { recursive: true, mode: 0o755 });
+        try {
+          await shiftedCopy(join(this.layerDir(chainId), 'fs'), join(tmp, 'fs'), (uid, gid) => ownerOnHost(m, uid, gid));
+          const link = await this.makeLink(join('..', 'shifted', dir.split('/').slice(-2).join('/'), 'fs'));
+          await writeFile(join(tmp, 'link'), link);
+          await mkdir(join(dir, '..'), { recursive: true, mode: 0o700 });
+          await rename(tmp, dir);
+        } catch (e) {
+          await rm(tmp, { recursive: true, force: true });
+          throw e;
+        }
+      })().finally(() => this.shifting.delete(dir));
+      this.shifting.set(dir, making);
+    }
+    await making;
+    return (await readFile(join(dir, 'link'), 'utf8')).trim();
+  }
+
+  /**
+   * Whether idmapped lower layers work here: an idmapped mount of a scratch dir under the
+   * root, then an overlay on it. Answers the error when they do not.
+   */
+  async probeIdmap(m: IdentityMapping): Promise<string | undefined> {
+    const dir = join(this.root, 'tmp', `probe-${randomBytes(4).toString('hex')}`);
+    await mkdir(join(dir, 'lower'), { recursive: true, mode: 0o700 });
+    for (const d of ['mapped', 'upper', 'work', 'merged']) await mkdir(join(dir, d), { mode: 0o700 });
+    try {
+      idmappedBindMount(join(dir, 'lower'), join(dir, 'mapped'), await this.usernsFd(m));
+      try {
+        mount({ source: 'overlay', target: join(dir, 'merged'), fstype: 'overlay', data: `lowerdir=${join(dir, 'mapped')},upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}` });
+        unmountIfMounted(join(dir, 'merged'));
+      } finally {
+        unmountIfMounted(join(dir, 'mapped'));
+      }
+      return undefined;
+    } catch (e) {
+      return (e as Error).message;
+    } finally {
+      for (const d of ['merged', 'mapped']) unmountIfMounted(join(dir, d));
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 
   async hasLayer(chainId: string): Promise<boolean> {
@@ -79,7 +193,7 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   async commitStaged(staged: StagedLayer, chainId: string): Promise<void> {
-    const link = await this.makeLink(chainId);
+    const link = await this.makeLink(this.linkTarget(chainId));
     await writeFile(join(staged.dir, 'link'), link);
     try {
       await rename(staged.dir, this.layerDir(chainId));
@@ -110,17 +224,21 @@ export class OverlaySnapshotter implements Snapshotter {
     return 'adopted';
   }
 
-  /** A new `l/<26 chars>` symlink to the layer's fs dir (relative, so it survives a moved root). */
-  private async makeLink(chainId: string): Promise<string> {
+  /** A new `l/<26 chars>` symlink to a layer's fs dir (relative, so it survives a moved root). */
+  private async makeLink(target: string): Promise<string> {
     for (;;) {
       const name = shortLinkName();
       try {
-        await symlink(join('..', 'layers', hex(chainId), 'fs'), join(this.root, 'l', name));
+        await symlink(target, join(this.root, 'l', name));
         return name;
       } catch (e) {
         if (errnoCode(e) !== 'EEXIST') throw e;
       }
     }
+  }
+
+  private linkTarget(chainId: string): string {
+    return join('..', 'layers', hex(chainId), 'fs');
   }
 
   /** The layer's short link name, made now for layers unpacked before links existed. */
@@ -135,7 +253,7 @@ export class OverlaySnapshotter implements Snapshotter {
     } catch (e) {
       if (errnoCode(e) !== 'ENOENT') throw e;
     }
-    const name = await this.makeLink(chainId);
+    const name = await this.makeLink(this.linkTarget(chainId));
     await writeFile(file, name);
     return name;
   }
@@ -152,6 +270,12 @@ export class OverlaySnapshotter implements Snapshotter {
     const dir = this.layerDir(chainId);
     const link = await readFile(join(dir, 'link'), 'utf8').catch(() => '');
     if (/^[A-Z2-7]{26}$/.test(link.trim())) await unlink(join(this.root, 'l', link.trim())).catch(() => undefined);
+    for (const m of await readdir(join(this.root, 'shifted')).catch(() => [] as string[])) {
+      const copy = join(this.root, 'shifted', m, hex(chainId));
+      const l = await readFile(join(copy, 'link'), 'utf8').catch(() => '');
+      if (/^[A-Z2-7]{26}$/.test(l.trim())) await unlink(join(this.root, 'l', l.trim())).catch(() => undefined);
+      await rm(copy, { recursive: true, force: true });
+    }
     const doomed = join(this.root, 'tmp', `rm-${randomBytes(6).toString('hex')}`);
     try { await rename(dir, doomed); } catch (e) { if (errnoCode(e) === 'ENOENT') return; throw e; }
     await rm(doomed, { recursive: true, force: true });
@@ -164,9 +288,11 @@ export class OverlaySnapshotter implements Snapshotter {
     return keys.filter((k) => !mounts.includes(`containers/${k}/upper`));
   }
 
-  async prepare(key: string): Promise<void> {
+  async prepare(key: string, opts: { rootOwner?: { uid: number; gid: number } } = {}): Promise<void> {
     await mkdir(join(this.ctrDir(key), 'upper'), { recursive: true, mode: 0o755 });
     await mkdir(join(this.ctrDir(key), 'work'), { recursive: true, mode: 0o700 });
+    // The overlay's root takes the upper dir's owner: the remapped root must own it.
+    if (opts.rootOwner) await chown(join(this.ctrDir(key), 'upper'), opts.rootOwner.uid, opts.rootOwner.gid);
   }
 
   /** The container's upper dir (its changes), for diff/commit/export. */
@@ -174,8 +300,34 @@ export class OverlaySnapshotter implements Snapshotter {
     return join(this.ctrDir(key), 'upper');
   }
 
-  async mount(key: string, chainIds: readonly string[], target: string): Promise<void> {
-    await this.mountOverlay(chainIds, target, key);
+  async mount(key: string, chainIds: readonly string[], target: string, opts: { idmap?: IdentityMapping } = {}): Promise<void> {
+    if (!opts.idmap) return this.mountOverlay(chainIds, target, key);
+    const m = opts.idmap;
+    if (this.layersFor === 'copy') {
+      const shifted: string[] = [];
+      for (const c of [...chainIds].reverse()) shifted.push(join('l', await this.shiftedLayer(m, c)));
+      return this.mountOverlay(chainIds, target, key, shifted);
+    }
+    // Idmapped lowers: <root>/idmap/<8 hex>/<n>, detached again once overlay holds them.
+    const fd = await this.usernsFd(m);
+    const dir = join('idmap', randomBytes(4).toString('hex'));
+    await mkdir(join(this.root, dir), { mode: 0o700 });
+    const mapped: string[] = [];
+    try {
+      for (const [i, c] of [...chainIds].reverse().entries()) {
+        const point = join(dir, String(i));
+        await mkdir(join(this.root, point), { mode: 0o700 });
+        mapped.push(point);
+        idmappedBindMount(join(this.root, 'l', await this.linkOf(c)), join(this.root, point), fd);
+      }
+      await this.mountOverlay(chainIds, target, key, mapped);
+    } finally {
+      for (const p of mapped) {
+        unmountIfMounted(join(this.root, p));
+        await rmdir(join(this.root, p)).catch(() => undefined);
+      }
+      await rmdir(join(this.root, dir)).catch(() => undefined);
+    }
   }
 
   /**
@@ -186,12 +338,13 @@ export class OverlaySnapshotter implements Snapshotter {
     await this.mountOverlay(chainIds, target, undefined);
   }
 
-  private async mountOverlay(chainIds: readonly string[], target: string, key: string | undefined): Promise<void> {
+  /** `lowers`: lower dirs relative to the root, top first (default: the layers' short links). */
+  private async mountOverlay(chainIds: readonly string[], target: string, key: string | undefined, lowers?: readonly string[]): Promise<void> {
     await mkdir(target, { recursive: true, mode: 0o755 });
     // Lower dirs by their short links (`<root>/l/<26 chars>`), like Docker's overlay2: the
     // whole option string must fit in one page.
-    const links: string[] = [];
-    for (const c of [...chainIds].reverse()) links.push(join('l', await this.linkOf(c)));
+    const links: string[] = [...(lowers ?? [])];
+    if (!lowers) for (const c of [...chainIds].reverse()) links.push(join('l', await this.linkOf(c)));
     // An empty image (FROM scratch) still needs a lower dir, and a read-only overlay two
     // (distinct ones: overlayfs refuses the same lower dir twice).
     for (let n = 0; links.length < (key === undefined ? 2 : 1); n++) {

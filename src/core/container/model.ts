@@ -5,6 +5,7 @@
  */
 import type { ContainerConfigWire, HostConfigWire, EndpointSettingsWire } from '../../api/index.js';
 import type { MountPoint } from './mounts.js';
+import type { IdentityMapping } from '../oci/index.js';
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
@@ -61,6 +62,8 @@ export interface ContainerRecord {
   noNewPrivileges?: boolean;
   /** Cgroup path (spec `linux.cgroupsPath`) of the current or last run. */
   cgroupsPath?: string;
+  /** The user namespace mapping chosen at create (`--userns-remap`, not `--userns=host`); none: host namespace. */
+  userns?: IdentityMapping;
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

@@ -6,3 +6,4 @@ export * from './seccomp-default.js';
 export * from './resources.js';
 export * from './security.js';
 export * from './hostconfig.js';
+export * from './userns.js';

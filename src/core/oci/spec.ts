@@ -39,6 +39,8 @@ export interface Spec {
     sysctl?: Record<string, string>;
     seccomp?: unknown;
     devices?: unknown[];
+    uidMappings?: Array<{ containerID: number; hostID: number; size: number }>;
+    gidMappings?: Array<{ containerID: number; hostID: number; size: number }>;
   };
 }
 export type SpecOpt = (s: Spec) => Spec;

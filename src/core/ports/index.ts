@@ -4,7 +4,7 @@
  */
 import type { ContainerRecord } from '../container/index.js';
 import type { ImageRecord } from '../image/index.js';
-import type { Spec, Process } from '../oci/index.js';
+import type { Spec, Process, IdentityMapping } from '../oci/index.js';
 import type { NetworkRecord } from '../network/index.js';
 
 export * from './resources.js';
@@ -88,8 +88,10 @@ export interface Snapshotter {
   removeLayer(chainId: string): Promise<void>;
   /** Keys of the container snapshots on disk (prepare()d, not removed) that no mount uses now. */
   idleSnapshots?(): Promise<string[]>;
-  prepare(key: string): Promise<void>;
-  mount(key: string, chainIds: readonly string[], target: string): Promise<void>;
+  /** `rootOwner`: the upper dir's owner (a remapped container's root, so it can write). */
+  prepare(key: string, opts?: { rootOwner?: { uid: number; gid: number } }): Promise<void>;
+  /** `idmap`: the image layers appear shifted into that mapping (user namespaces), never copied per container. */
+  mount(key: string, chainIds: readonly string[], target: string, opts?: { idmap?: IdentityMapping }): Promise<void>;
   /** Optional: the layers mounted read-only without a snapshot (no prepare/remove; unmount as usual). */
   mountReadOnly?(chainIds: readonly string[], target: string): Promise<void>;
   unmount(target: string): Promise<void>;

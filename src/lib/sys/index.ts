@@ -1,1 +1,2 @@
 export * from './libc.js';
+export * from './userns.js';

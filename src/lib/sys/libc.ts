@@ -10,10 +10,19 @@ import { constants as osConstants } from 'node:os';
 
 type Fn = (...args: unknown[]) => number;
 interface Libc {
-  mount: Fn; umount2: Fn; mknod: Fn; lsetxattr: Fn; lgetxattr: Fn; llistxattr: Fn; socket: Fn; connect: Fn; write: Fn; close: Fn;
+  mount: Fn; umount2: Fn; openTree: Fn; mountSetattr: Fn; moveMount: Fn; mknod: Fn; lsetxattr: Fn; lgetxattr: Fn; llistxattr: Fn; socket: Fn; connect: Fn; write: Fn; close: Fn;
   errnoLocation: () => unknown; decodeInt: (p: unknown) => number; sockaddrUn: unknown;
 }
 let libc: Libc | undefined;
+
+/** A libc function that may be missing: calling it then throws ENOSYS. */
+function optional(lib: { func(sig: string): Fn }, sig: string): Fn {
+  try {
+    return lib.func(sig);
+  } catch {
+    return () => { throw Object.assign(new Error(`${sig.split('(')[0]} is not in this libc`), { code: 'ENOSYS' }); };
+  }
+}
 
 function load(): Libc {
   if (libc) return libc;
@@ -21,9 +30,14 @@ function load(): Libc {
   const koffi = require('koffi');
   const lib = koffi.load('libc.so.6');
   const sockaddrUn = koffi.struct('sockaddr_un_pier', { sun_family: 'uint16', sun_path: koffi.array('char', 108) });
+  koffi.struct('mount_attr_pier', { attr_set: 'uint64', attr_clr: 'uint64', propagation: 'uint64', userns_fd: 'uint64' });
   libc = {
     mount: lib.func('int mount(const char *src, const char *target, const char *fstype, unsigned long flags, const char *data)'),
     umount2: lib.func('int umount2(const char *target, int flags)'),
+    // glibc ≥ 2.36 wraps the new mount API (Debian 12 has 2.36); older ones lack the symbols.
+    openTree: optional(lib, 'int open_tree(int dfd, const char *path, unsigned int flags)'),
+    mountSetattr: optional(lib, 'int mount_setattr(int dfd, const char *path, unsigned int flags, mount_attr_pier *attr, size_t size)'),
+    moveMount: optional(lib, 'int move_mount(int from_dfd, const char *from_path, int to_dfd, const char *to_path, unsigned int flags)'),
     mknod: lib.func('int mknod(const char *path, uint32 mode, uint64 dev)'),
     lsetxattr: lib.func('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)'),
     lgetxattr: lib.func('long lgetxattr(const char *path, const char *name, void *value, size_t size)'),
@@ -83,6 +97,30 @@ export function unmountIfMounted(target: string): void {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== 'EINVAL' && code !== 'ENOENT') throw e;
+  }
+}
+
+const AT_FDCWD = -100;
+const AT_EMPTY_PATH = 0x1000;
+const OPEN_TREE_CLONE = 0x1;
+const OPEN_TREE_CLOEXEC = 0o2000000;
+const MOUNT_ATTR_IDMAP = 0x00100000;
+const MOVE_MOUNT_F_EMPTY_PATH = 0x4;
+
+/**
+ * An idmapped bind mount of `source` at `target` (open_tree + mount_setattr(MOUNT_ATTR_IDMAP)
+ * + move_mount): files appear owned through the mapping of the user namespace `usernsFd`,
+ * nothing on disk changes. Needs Linux ≥ 5.12 and a filesystem that supports it.
+ */
+export function idmappedBindMount(source: string, target: string, usernsFd: number): void {
+  const l = load();
+  const fd = l.openTree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+  if (fd < 0) fail(l, 'open_tree', source);
+  try {
+    if (l.mountSetattr(fd, '', AT_EMPTY_PATH, { attr_set: MOUNT_ATTR_IDMAP, attr_clr: 0, propagation: 0, userns_fd: usernsFd }, 32) !== 0) fail(l, 'mount_setattr', source);
+    if (l.moveMount(fd, '', AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) !== 0) fail(l, 'move_mount', target);
+  } finally {
+    l.close(fd);
   }
 }
 

@@ -28,6 +28,8 @@ export interface PackDirectoryOptions {
   xattrs?: boolean;
   /** A regular file's bytes when the caller has them already (must be `stat.size` long), else undefined. */
   knownBody?(path: string, stat: Stats): Buffer | undefined;
+  /** Rewrites every member's owner (a tree written through a user namespace, shifted back). */
+  owner?(uid: number, gid: number): { uid: number; gid: number };
 }
 
 const READ_CHUNK = 64 * 1024;
@@ -214,5 +216,9 @@ export async function* walkDirectory(dir: string, opts: PackDirectoryOptions = {
 
 /** A tar stream of a directory tree (see walkDirectory). */
 export function packDirectory(dir: string, opts: PackDirectoryOptions = {}): Readable {
-  return packTar(walkDirectory(dir, opts));
+  const owner = opts.owner;
+  if (!owner) return packTar(walkDirectory(dir, opts));
+  return packTar((async function* () {
+    for await (const e of walkDirectory(dir, opts)) yield { ...e, ...owner(e.uid ?? 0, e.gid ?? 0) };
+  })());
 }

@@ -73,6 +73,7 @@ export const CONTAINER_FLAGS: readonly FlagDef[] = [
   { long: 'volumes-from', kind: 'stringArray', valueName: 'list', usage: 'Mount volumes from the specified container(s)' },
   { long: 'tty', short: 't', kind: 'bool', usage: 'Allocate a pseudo-TTY' },
   { long: 'user', short: 'u', kind: 'string', usage: 'Username or UID (format: <name|uid>[:<group|gid>])' },
+  { long: 'userns', kind: 'string', usage: 'User namespace to use' },
   { long: 'volume', short: 'v', kind: 'stringArray', valueName: 'list', usage: 'Bind mount a volume' },
   { long: 'workdir', short: 'w', kind: 'string', usage: 'Working directory inside the container' },
   ...RESOURCE_FLAGS,
@@ -222,6 +223,10 @@ export async function buildContainerOptions(
     fail((e as Error).message);
   }
 
+  // docker/cli's UsernsMode.Valid: empty or `host` (before any `:`)
+  const userns = flagString(p, 'userns');
+  if (userns !== '' && userns.split(':')[0] !== 'host') fail('--userns: invalid USER mode');
+
   const network = p.changed.has('network') ? flagString(p, 'network') : p.changed.has('net') ? flagString(p, 'net') : 'default';
   const entrypoint = p.changed.has('entrypoint') ? (flagString(p, 'entrypoint') === '' ? [''] : [flagString(p, 'entrypoint')]) : null;
   // `-v /path` (no source) is an anonymous volume: Config.Volumes, as docker/cli sends it.
@@ -299,7 +304,7 @@ export async function buildContainerOptions(
       SecurityOpt: flagList(p, 'security-opt').length ? flagList(p, 'security-opt') : null,
       ...(Object.keys(tmpfs).length ? { Tmpfs: tmpfs } : {}),
       UTSMode: '',
-      UsernsMode: '',
+      UsernsMode: userns,
       ShmSize: 0,
       ...(p.changed.has('runtime') ? { Runtime: flagString(p, 'runtime') } : {}),
       Isolation: '',

@@ -1,0 +1,1 @@
+export * from './remapped-root.js';
