@@ -4,3 +4,4 @@ export * from './filters.js';
 export * from './version.js';
 export type * from './types.js';
 export * from './dockerignore.js';
+export * from './build-manifest.js';

@@ -47,6 +47,8 @@ export interface PingResult {
   readonly apiVersion: string | undefined;
   readonly osType: string | undefined;
   readonly experimental: boolean;
+  /** pier's incremental build context protocol (`Pier-Build-Context`), absent on other engines */
+  readonly pierBuildContext?: string;
 }
 
 export interface EngineClientOptions {
@@ -177,6 +179,7 @@ export class EngineClient {
       apiVersion: h('api-version'),
       osType: h('ostype'),
       experimental: h('docker-experimental') === 'true',
+      pierBuildContext: h('pier-build-context'),
     };
     return this.pingResult;
   }

@@ -14,6 +14,7 @@ import { once } from 'node:events';
 import { cleanPath, compilePattern, IgnoreMatcher } from '../core/dockerfile/index.js';
 import { detectCompression, maybeDecompress, readTar } from '../lib/tar/index.js';
 import { errnoCode, invalidArgument } from '../lib/errdefs.js';
+import { MAX_MANIFEST_HEADER, validateManifest, type ManifestHeader } from '../api/index.js';
 
 const SMALL = 1 << 20;
 /** Files up to this size are held in memory until their hash says whether the store needs them. */
@@ -44,6 +45,10 @@ export interface ObjectMeta { mode: number; uid: number; gid: number; mtime: num
  */
 export class ContextStore {
   private names: Promise<Set<string>> | undefined;
+  /** content sha256 → the names of objects holding it */
+  private readonly bySum = new Map<string, Set<string>>();
+  /** sizes of objects seen by this process */
+  private readonly sizes = new Map<string, number>();
   /** objects the contexts of running builds refer to (count per name): never pruned */
   private readonly inUse = new Map<string, number>();
 
@@ -57,9 +62,51 @@ export class ContextStore {
       await rm(this.tmp, { recursive: true, force: true });
       await mkdir(this.tmp, { recursive: true, mode: 0o700 });
       await mkdir(this.objects, { recursive: true, mode: 0o700 });
-      return new Set((await readdir(this.objects)).filter((n) => !n.startsWith('.')));
+      const names = new Set((await readdir(this.objects)).filter((n) => !n.startsWith('.')));
+      for (const n of names) this.indexSum(n);
+      return names;
     })();
     return this.names;
+  }
+
+  private indexSum(name: string): void {
+    const sum = name.slice(0, name.indexOf('-'));
+    let set = this.bySum.get(sum);
+    if (!set) this.bySum.set(sum, (set = new Set()));
+    set.add(name);
+  }
+
+  private forget(names: Set<string>, name: string): void {
+    names.delete(name);
+    this.sizes.delete(name);
+    const sum = name.slice(0, name.indexOf('-'));
+    const set = this.bySum.get(sum);
+    set?.delete(name);
+    if (set?.size === 0) this.bySum.delete(sum);
+  }
+
+  /** Whether some object holds this content (whatever its metadata). */
+  async hasContent(sum: string): Promise<boolean> {
+    await this.index();
+    return this.bySum.has(sum);
+  }
+
+  /** An object holding this content, retained (the caller releases it), or undefined. */
+  async retainContent(sum: string): Promise<string | undefined> {
+    await this.index();
+    const name = this.bySum.get(sum)?.values().next().value;
+    if (name !== undefined) this.retain([name]);
+    return name;
+  }
+
+  /** An object's size in bytes. */
+  async sizeOf(name: string): Promise<number> {
+    let n = this.sizes.get(name);
+    if (n === undefined) {
+      n = (await lstat(this.path(name))).size;
+      this.sizes.set(name, n);
+    }
+    return n;
   }
 
   static objectName(sum: string, m: ObjectMeta): string {
@@ -92,6 +139,7 @@ export class ContextStore {
     this.retain([name]);
     await rename(tmp, this.path(name));
     names.add(name);
+    this.indexSum(name);
     return name;
   }
 
@@ -143,7 +191,7 @@ export class ContextStore {
       } catch (e) {
         if (errnoCode(e) !== 'ENOENT') throw e;
       }
-      names.delete(n);
+      this.forget(names, n);
     }
     return freed;
   }
@@ -195,6 +243,129 @@ export class BuildContext {
     return ctx;
   }
 
+  /**
+   * Receives a pier manifest body (api/build-manifest.ts): the header, then the blobs it
+   * lists. Every file's content must be in the store or sent; sent bytes must match their
+   * digest and size; nothing may follow the last blob.
+   */
+  static async receiveManifest(body: AsyncIterable<Buffer>, store: ContextStore, dir: string): Promise<{ ctx: BuildContext; blobs: number; blobBytes: number }> {
+    const ctx = new BuildContext(store, dir);
+    try {
+      const { blobs, blobBytes } = await ctx.fillManifest(new ExactReader(body));
+      return { ctx, blobs, blobBytes };
+    } catch (e) {
+      ctx.close();
+      throw e;
+    }
+  }
+
+  private async fillManifest(r: ExactReader): Promise<{ blobs: number; blobBytes: number }> {
+    const len = (await r.read(4, 'manifest length')).readUInt32BE(0);
+    if (len > MAX_MANIFEST_HEADER) throw invalidArgument('build context manifest too large');
+    let h: ManifestHeader;
+    try {
+      h = validateManifest(JSON.parse((await r.read(len, 'manifest')).toString('utf8')));
+    } catch (e) {
+      throw invalidArgument((e as Error).message.startsWith('invalid build context') ? (e as Error).message : `invalid build context manifest: ${(e as Error).message}`);
+    }
+    const sent = new Map(h.Blobs);
+    const firstMeta = new Map<string, ObjectMeta>();
+    for (const e of h.Entries) {
+      if (e.Type !== 'file') continue;
+      const sum = e.Digest!;
+      if (!firstMeta.has(sum)) firstMeta.set(sum, { mode: e.Mode, uid: 0, gid: 0, mtime: e.Mtime });
+      if (!sent.has(sum) && !(await this.store.hasContent(sum))) throw invalidArgument(`build context: content sha256:${sum} of ${e.Path} is neither in the store nor sent`);
+    }
+    // the sent contents, each stored once under its first file's metadata
+    const sentBodies = new Map<string, Buffer>();
+    let blobBytes = 0;
+    for (const [sum, size] of h.Blobs) {
+      const meta = firstMeta.get(sum)!;
+      blobBytes += size;
+      if (size <= HELD) {
+        const data = await r.read(size, `content sha256:${sum}`);
+        if (createHash('sha256').update(data).digest('hex') !== sum) throw invalidArgument(`build context: content sent as sha256:${sum} does not match its digest`);
+        this.held.push(await this.store.put(data, sum, meta));
+        sentBodies.set(sum, data);
+        continue;
+      }
+      const tmp = await this.store.tempPath();
+      const hash = createHash('sha256');
+      const ws = createWriteStream(tmp, { mode: 0o600 });
+      try {
+        for await (const c of r.chunks(size, `content sha256:${sum}`)) {
+          hash.update(c);
+          if (!ws.write(c)) await once(ws, 'drain');
+        }
+        ws.end();
+        await once(ws, 'close');
+        if (hash.digest('hex') !== sum) throw invalidArgument(`build context: content sent as sha256:${sum} does not match its digest`);
+      } catch (e) {
+        ws.destroy();
+        await rm(tmp, { force: true });
+        throw e;
+      }
+      this.held.push(await this.store.adopt(tmp, sum, meta));
+    }
+    if (!(await r.atEnd())) throw invalidArgument('build context: data after the last content');
+    // the members, in windows (an object the store lacks costs a write or a copy)
+    const files: Array<() => Promise<void>> = [];
+    for (const e of h.Entries) {
+      if (e.Type === 'dir') {
+        this.addParents(e.Path);
+        this.entries.set(e.Path, { type: 'dir', mode: e.Mode, size: 0, sum: '', mtime: e.Mtime });
+      } else if (e.Type === 'symlink') {
+        this.addParents(e.Path);
+        this.entries.set(e.Path, { type: 'symlink', mode: 0o777, size: 0, sum: e.Link!, mtime: e.Mtime });
+      } else {
+        files.push(() => this.placeFile(e.Path, e.Digest!, e.Size!, { mode: e.Mode, uid: 0, gid: 0, mtime: e.Mtime }, sentBodies.get(e.Digest!)));
+      }
+    }
+    for (let i = 0; i < files.length; i += 64) await Promise.all(files.slice(i, i + 64).map((f) => f()));
+    return { blobs: h.Blobs.length, blobBytes };
+  }
+
+  /** A manifest file: its object (made from the sent bytes or copied from one with other metadata), size checked. */
+  private async placeFile(path: string, sum: string, size: number, meta: ObjectMeta, data: Buffer | undefined): Promise<void> {
+    let obj = ContextStore.objectName(sum, meta);
+    if (await this.store.has(obj)) {
+      this.store.retain([obj]);
+      this.held.push(obj);
+    } else if (data) {
+      obj = await this.store.put(data, sum, meta);
+      this.held.push(obj);
+    } else {
+      const src = await this.store.retainContent(sum);
+      if (!src) throw invalidArgument(`build context: content sha256:${sum} of ${path} is neither in the store nor sent`);
+      try {
+        obj = await this.store.variant(src, meta);
+        this.held.push(obj);
+      } finally {
+        this.store.release([src]);
+      }
+    }
+    const real = data ? data.length : await this.store.sizeOf(obj);
+    if (real !== size) throw invalidArgument(`build context: ${path} has ${size} bytes in the manifest, content sha256:${sum} has ${real}`);
+    if (data && data.length <= KEPT_BODY && this.bodiesBytes + data.length <= KEPT_BODIES && !this.bodies.has(obj)) {
+      this.bodies.set(obj, data);
+      this.bodiesBytes += data.length;
+    }
+    this.record(path, { type: 'file', mode: meta.mode, size, sum, mtime: meta.mtime, obj });
+  }
+
+  /**
+   * Refuses a context where a member sits below a file or a symlink (a tar can say `a -> /etc`
+   * and then `a/x`): materializing it for a bind mount would write through the link.
+   */
+  private checkParents(): void {
+    for (const path of this.entries.keys()) {
+      for (let i = path.lastIndexOf('/'); i > 0; i = path.lastIndexOf('/', i - 1)) {
+        const t = this.entries.get(path.slice(0, i))?.type;
+        if (t !== undefined && t !== 'dir') throw invalidArgument(`build context: ${path} is below ${path.slice(0, i)}, which is not a directory`);
+      }
+    }
+  }
+
   private async fill(body: AsyncIterable<Buffer>, dockerfileName: string): Promise<void> {
     const ctx = this as BuildContext;
     // maybeDecompress costs a copy per chunk: only route compressed bodies through it
@@ -242,6 +413,7 @@ export class BuildContext {
       }
     }
     await flush();
+    this.checkParents();
   }
 
   /** Parent directories the tar did not list get 0755. */
@@ -426,6 +598,56 @@ export class BuildContext {
 export function globRe(pattern: string): RegExp {
   // compilePattern's `*` and `?` already stay within a path element; `**` is literal in Match
   return compilePattern(pattern.replace(/\*\*/g, '*'));
+}
+
+/** Reads exact byte counts from a stream (the manifest body's framing). */
+class ExactReader {
+  private readonly it: AsyncIterator<Buffer>;
+  private buf: Buffer = Buffer.alloc(0);
+  private ended = false;
+
+  constructor(src: AsyncIterable<Buffer>) { this.it = src[Symbol.asyncIterator](); }
+
+  private async more(): Promise<boolean> {
+    if (this.ended) return false;
+    const r = await this.it.next();
+    if (r.done) { this.ended = true; return false; }
+    this.buf = this.buf.length ? Buffer.concat([this.buf, r.value]) : r.value;
+    return true;
+  }
+
+  async read(n: number, what: string): Promise<Buffer> {
+    if (this.buf.length < n) {
+      const parts = [this.buf];
+      let have = this.buf.length;
+      while (have < n) {
+        const r = this.ended ? undefined : await this.it.next();
+        if (!r || r.done) { this.ended = true; throw invalidArgument(`build context: body ended inside the ${what}`); }
+        parts.push(r.value);
+        have += r.value.length;
+      }
+      this.buf = Buffer.concat(parts, have);
+    }
+    const out = this.buf.subarray(0, n);
+    this.buf = this.buf.subarray(n);
+    return out;
+  }
+
+  async *chunks(n: number, what: string): AsyncGenerator<Buffer> {
+    let left = n;
+    while (left > 0) {
+      if (this.buf.length === 0 && !(await this.more())) throw invalidArgument(`build context: body ended inside the ${what}`);
+      const take = Math.min(left, this.buf.length);
+      yield this.buf.subarray(0, take);
+      this.buf = this.buf.subarray(take);
+      left -= take;
+    }
+  }
+
+  async atEnd(): Promise<boolean> {
+    while (this.buf.length === 0) if (!(await this.more())) return true;
+    return false;
+  }
 }
 
 interface Peekable extends AsyncIterable<Buffer> { peek(n: number): Promise<Buffer> }

@@ -129,15 +129,21 @@ export class BuildService {
   }
 
   /** Receives the context and parses the Dockerfile (errors here are plain HTTP errors). */
-  async prepare(body: AsyncIterable<Buffer>, req: BuildRequest): Promise<PreparedBuild> {
+  async prepare(body: AsyncIterable<Buffer>, req: BuildRequest, format: 'tar' | 'manifest' = 'tar'): Promise<PreparedBuild> {
     if (req.platform && !/^linux(\/|$)/.test(req.platform)) throw invalidArgument(`"${req.platform}" is not a supported platform`);
     const dir = join(this.d.tmpDir, `ctx-${randomBytes(8).toString('hex')}`);
     const name = posix.normalize(req.dockerfile || 'Dockerfile').replace(/^\/+/, '');
     let ctx: BuildContext | undefined;
     try {
       const t0 = Date.now();
-      ctx = await BuildContext.receive(body, this.store, dir, name);
-      this.d.log('debug', `build context: ${ctx.entries.size} entries, ${ctx.size} bytes in ${Date.now() - t0} ms`);
+      if (format === 'manifest') {
+        const got = await BuildContext.receiveManifest(body, this.store, dir);
+        ctx = got.ctx;
+        this.d.log('debug', `build context: manifest of ${ctx.entries.size} entries, ${ctx.size} bytes, ${got.blobs} contents sent (${got.blobBytes} bytes) in ${Date.now() - t0} ms`);
+      } else {
+        ctx = await BuildContext.receive(body, this.store, dir, name);
+        this.d.log('debug', `build context: ${ctx.entries.size} entries, ${ctx.size} bytes in ${Date.now() - t0} ms`);
+      }
       let file = name;
       if (!ctx.entries.has(file) && !req.dockerfile && ctx.entries.has('dockerfile')) file = 'dockerfile';
       const entry = ctx.entries.get(file);
@@ -153,6 +159,13 @@ export class BuildService {
       await rm(dir, { recursive: true, force: true });
       throw e;
     }
+  }
+
+  /** Of these content digests, those the context store holds no object of (pier's manifest upload sends only them). */
+  async missingContents(digests: string[]): Promise<string[]> {
+    const out: string[] = [];
+    for (const d of new Set(digests)) if (!(await this.store.hasContent(d))) out.push(d);
+    return out;
   }
 
   /** Runs a prepared build, streaming the classic builder's messages; resolves with the image ID. */

@@ -1,5 +1,5 @@
 /** POST /build (classic builder: tar context in, JSON progress out) and POST /build/prune. */
-import { parseReference, withDefaultTag, type HostConfigWire, type Reference } from '../../api/index.js';
+import { BUILD_CONTEXT_MEDIA_TYPE, isDigest, parseReference, withDefaultTag, type HostConfigWire, type Reference } from '../../api/index.js';
 import { invalidArgument } from '../../lib/errdefs.js';
 import { BuildError, type BuildService, type BuildRequest } from '../../services/index.js';
 import type { RegistryCredentials } from '../../core/ports/index.js';
@@ -60,9 +60,10 @@ export function buildRequestFrom(ctx: Ctx): BuildRequest {
 }
 
 export function buildRoutes(r: Router, d: BuildRoutesDeps): void {
-  r.post('/build', async (ctx) => {
+  const build = (format: 'tar' | 'manifest') => async (ctx: Ctx): Promise<void> => {
     const req = buildRequestFrom(ctx);
-    const prepared = await d.builds.prepare(ctx.bodyStream(), req);
+    if (format === 'manifest' && ctx.req.headers['content-type'] !== BUILD_CONTEXT_MEDIA_TYPE) throw invalidArgument(`Content-Type must be ${BUILD_CONTEXT_MEDIA_TYPE}`);
+    const prepared = await d.builds.prepare(ctx.bodyStream(), req, format);
     const s = startStream(ctx, 'application/json');
     const send = (m: object): void => { s.write(JSON.stringify(m) + '\r\n'); };
     try {
@@ -73,6 +74,15 @@ export function buildRoutes(r: Router, d: BuildRoutesDeps): void {
       send({ errorDetail: { ...(code !== undefined ? { code } : {}), message }, error: message });
     }
     s.end();
+  };
+  r.post('/build', build('tar'));
+  // pier's incremental context (api/build-manifest.ts): which contents to send, then the build
+  r.post('/pier/build', build('manifest'));
+  r.post('/pier/build/context/missing', async (ctx) => {
+    const body = await ctx.json<{ Digests?: unknown }>();
+    const digests = body?.Digests;
+    if (!Array.isArray(digests) || !digests.every(isDigest)) throw invalidArgument('Digests must be a list of sha256 hex digests');
+    sendJson(ctx, 200, { Missing: await d.builds.missingContents(digests) });
   });
 
   r.post('/build/prune', async (ctx) => {

@@ -1,6 +1,6 @@
 /** /_ping, /version, /info, /events, and the stubs other clients' fallbacks need. */
 import { cpus, totalmem, hostname, release, type as osType } from 'node:os';
-import { API_VERSION, MIN_API_VERSION, ENGINE_VERSION, parseFilters } from '../../api/index.js';
+import { API_VERSION, MIN_API_VERSION, ENGINE_VERSION, BUILD_CONTEXT_HEADER, BUILD_CONTEXT_PROTOCOL, parseFilters } from '../../api/index.js';
 import { notFound } from '../../lib/errdefs.js';
 import { type ContainerService, type EventBus, type ImageService, type EngineEvent, matchEvent, hostArch } from '../../services/index.js';
 import type { Router } from '../http/index.js';
@@ -32,6 +32,7 @@ export function systemRoutes(r: Router, d: SystemRoutesDeps): void {
       'Cache-Control': 'no-cache, no-store, must-revalidate',
       Pragma: 'no-cache',
       'Builder-Version': '1',
+      [BUILD_CONTEXT_HEADER]: BUILD_CONTEXT_PROTOCOL,
       'Content-Length': body ? 2 : 0,
     });
     res.end(body ? 'OK' : undefined);

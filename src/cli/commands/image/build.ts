@@ -1,18 +1,21 @@
 /**
- * `pier build [OPTIONS] PATH|-`: the classic builder's client. The context directory is sent
- * as a tar with `.dockerignore` applied here (as docker does; the Dockerfile and
- * .dockerignore always go), a Dockerfile outside the context is added as
+ * `pier build [OPTIONS] PATH|-`: the classic builder's client. Against pierd (its `_ping`
+ * answers `Pier-Build-Context: 1`) the context directory goes as a manifest and only the
+ * contents the daemon's context store lacks (context-manifest.ts, api/build-manifest.ts);
+ * against other engines, or for a context from stdin, as a tar (build-tar.ts). Either way
+ * `.dockerignore` is applied here, a Dockerfile outside the context travels as
  * `.dockerfile.<hex>`, and the daemon's JSON stream is printed.
  */
 import { randomBytes } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
-import { IgnoreMatcher } from '../../../api/index.js';
-import { packDirectory, packTar, readTar } from '../../../lib/tar/index.js';
+import { Readable } from 'node:stream';
+import { BUILD_CONTEXT_MEDIA_TYPE, BUILD_CONTEXT_PROTOCOL, encodeManifestHeader, IgnoreMatcher, type ManifestHeader } from '../../../api/index.js';
+import type { EngineClient, Query } from '../../../client/index.js';
 import { flagBool, flagList, flagString, type ParsedFlags } from '../../flags/index.js';
 import { StatusError, type CommandEnv, type CommandSpec } from '../command.js';
 import { displayJsonMessages, StreamMessageError } from '../progress.js';
+import { contextManifest, missingContents, statCachePath } from './context-manifest.js';
 
 export const command: CommandSpec = {
   usage: '[OPTIONS] PATH | URL | -',
@@ -39,11 +42,9 @@ export const command: CommandSpec = {
     const [path] = p.args as [string];
     const quiet = flagBool(p, 'quiet');
     let dockerfile = flagString(p, 'file') || undefined;
-    let body: Readable;
-    let counted: { bytes: number } | undefined;
+    let context: { dir: string; ignore: IgnoreMatcher; keepAlways: Set<string>; extra?: { name: string; data: Buffer } } | undefined;
     if (path === '-') {
       if (dockerfile === '-') throw new StatusError(1, 'invalid argument: can\'t use stdin for both build context and dockerfile');
-      body = env.io.stdin;
     } else {
       const dir = resolve(path);
       try {
@@ -69,36 +70,7 @@ export const command: CommandSpec = {
         } else dockerfile = rel;
       }
       if (extra) dockerfile = extra.name;
-      const keepAlways = new Set(['.dockerignore', dockerfile ?? 'Dockerfile']);
-      const packed = packDirectory(dir, {
-        filter: (name, st) => {
-          const n = name.replace(/^\.\//, '');
-          if (keepAlways.has(n)) return true;
-          if (!ignore.matches(n)) return true;
-          // an excluded directory may still hold re-included (`!`) files
-          return st.isDirectory() && ignore.hasExclusions;
-        },
-      });
-      const pass = new PassThrough();
-      counted = { bytes: 0 };
-      const c = counted;
-      void (async () => {
-        try {
-          // everything from the directory, then the outside Dockerfile; uid/gid 0 like docker
-          if (extra) {
-            // re-pack: directory entries first, the extra Dockerfile last
-            const entries = async function* () {
-              for await (const e of readTar(packed)) yield { name: e.name, type: e.type, mode: e.mode, uid: 0, gid: 0, mtime: e.mtime, linkname: e.linkname, size: e.size, body: e.type === 'file' ? Buffer.concat(await collect(e.body)) : undefined };
-              yield { name: extra.name, type: 'file' as const, mode: 0o600, uid: 0, gid: 0, size: extra.data.length, body: extra.data };
-            };
-            for await (const chunk of packTar(entries())) { c.bytes += (chunk as Buffer).length; if (!pass.write(chunk)) await new Promise((r) => pass.once('drain', r)); }
-          } else {
-            for await (const chunk of packed) { c.bytes += (chunk as Buffer).length; if (!pass.write(chunk)) await new Promise((r) => pass.once('drain', r)); }
-          }
-          pass.end();
-        } catch (e) { pass.destroy(e as Error); }
-      })();
-      body = pass;
+      context = { dir, ignore, keepAlways: new Set(['.dockerignore', dockerfile ?? 'Dockerfile']), extra };
     }
     const buildArgs: Record<string, string | null> = {};
     for (const a of flagList(p, 'build-arg')) {
@@ -112,8 +84,7 @@ export const command: CommandSpec = {
       labels[eq < 0 ? l : l.slice(0, eq)] = eq < 0 ? '' : l.slice(eq + 1);
     }
     const client = env.client();
-    const res = await client.request('POST', '/build', {
-      query: {
+    const query: Query = {
         t: flagList(p, 'tag').length ? flagList(p, 'tag') : undefined,
         dockerfile,
         buildargs: Object.keys(buildArgs).length ? JSON.stringify(buildArgs) : undefined,
@@ -127,14 +98,20 @@ export const command: CommandSpec = {
         extrahosts: flagList(p, 'add-host').length ? flagList(p, 'add-host').join(',') : undefined,
         forcerm: flagBool(p, 'force-rm') || undefined,
         version: '1',
-      },
-      headers: { 'Content-Type': 'application/x-tar', 'X-Registry-Config': 'e30=' },
-      body,
-    });
-    if (counted && !quiet) env.io.stdout.write(`Sending build context to Docker daemon  ${humanSize(counted.bytes)}\n`);
+    };
+    let res = context && await syncedBuild(env, client, query, context);
+    let sent: number | undefined = res?.sent;
+    if (!res) {
+      let body: Readable = env.io.stdin as Readable;
+      let counted: { bytes: number } | undefined;
+      if (context) ({ body, counted } = (await import('./build-tar.js')).tarContext(context.dir, context.ignore, context.keepAlways, context.extra));
+      res = { res: await client.request('POST', '/build', { query, headers: { 'Content-Type': 'application/x-tar', 'X-Registry-Config': 'e30=' }, body }), sent: 0 };
+      sent = counted?.bytes;
+    }
+    if (sent !== undefined && !quiet) env.io.stdout.write(`Sending build context to Docker daemon  ${humanSize(sent)}\n`);
     let id = '';
     try {
-      await displayJsonMessages(res, env.io.stdout, (aux) => { const a = aux as { ID?: string }; if (a.ID) id = a.ID; });
+      await displayJsonMessages(res.res, env.io.stdout, (aux) => { const a = aux as { ID?: string }; if (a.ID) id = a.ID; });
     } catch (e) {
       if (e instanceof StreamMessageError) throw new StatusError(e.code, e.message);
       throw e;
@@ -145,10 +122,39 @@ export const command: CommandSpec = {
   },
 };
 
-async function collect(body: AsyncIterable<Buffer>): Promise<Buffer[]> {
-  const out: Buffer[] = [];
-  for await (const c of body) out.push(c);
-  return out;
+/**
+ * The build over pier's incremental context: manifest, which contents the daemon lacks, then
+ * the build with only those. Undefined when the daemon does not offer it (the tar path then).
+ * A content pruned from the daemon's store between the two requests: asked again once.
+ */
+async function syncedBuild(env: CommandEnv, client: EngineClient, query: Query, c: { dir: string; ignore: IgnoreMatcher; keepAlways: Set<string>; extra?: { name: string; data: Buffer } }): Promise<{ res: Awaited<ReturnType<EngineClient['request']>>; sent: number } | undefined> {
+  if (env.env['PIER_BUILD_CONTEXT'] === 'tar') return undefined;
+  await client.negotiate();
+  const ping = client.lastPing ?? await client.ping();
+  if (ping.pierBuildContext !== BUILD_CONTEXT_PROTOCOL) return undefined;
+  const m = await contextManifest(c.dir, {
+    ignore: c.ignore,
+    keepAlways: c.keepAlways,
+    cacheFile: statCachePath(c.dir, env.env),
+    extra: c.extra && { ...c.extra, mtime: Math.floor(Date.now() / 1000) },
+  });
+  for (let attempt = 0; ; attempt++) {
+    const { Missing } = await client.json<{ Missing: string[] }>('POST', '/pier/build/context/missing', { body: { Digests: [...m.contents.keys()] } });
+    const header: ManifestHeader = { Entries: m.entries, Blobs: Missing.map((d) => [d, m.contents.get(d)?.size ?? 0]) };
+    const head = encodeManifestHeader(header);
+    let sent = head.length;
+    const body = Readable.from((async function* () {
+      yield head;
+      for await (const b of missingContents(m.contents, Missing)) { sent += b.length; yield b; }
+    })(), { objectMode: false });
+    try {
+      const res = await client.request('POST', '/pier/build', { query, headers: { 'Content-Type': BUILD_CONTEXT_MEDIA_TYPE, 'X-Registry-Config': 'e30=' }, body });
+      return { res, sent };
+    } catch (e) {
+      if (attempt === 0 && /is neither in the store nor sent/.test((e as Error).message)) continue;
+      throw e;
+    }
+  }
 }
 
 /** go-units HumanSize: four significant digits, decimal units. */
