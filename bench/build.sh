@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/build.sh: an ~8-step Dockerfile over a context of 2000 small files and a 50 MB file,
 # built with `DOCKER_BUILDKIT=0 docker build --network none` against pierd and, when one
-# answers, a reference dockerd (classic builder), in one run:
+# answers, a reference dockerd (classic builder), and with `pier build` (bin/pier: against
+# pierd it sends a manifest and only the contents pierd lacks; against dockerd a tar), in one run:
 #   cold   (empty cache: --no-cache, base image already present)
 #   warm   (no change: every step from the cache)
 #   change (one small file changed: the steps after its COPY re-run)
@@ -60,10 +61,17 @@ DF
 
 now() { date +%s.%N; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+# the pier CLI's stat cache goes to the bench's own directory
+export XDG_CACHE_HOME=$tmp/cache
+CLI=docker
 one() {  # host, extra args → seconds
   local t0 t1
   t0=$(now)
-  DOCKER_BUILDKIT=0 docker -H "$1" build --network none -q -t bench-build:1 "${@:2}" "$ctx" >/dev/null 2>"$tmp/err" || { cat "$tmp/err" >&2; exit 1; }
+  if [ "$CLI" = pier ]; then
+    node "$repo/bin/pier" -H "$1" build --network none -q -t bench-build:1 "${@:2}" "$ctx" >/dev/null 2>"$tmp/err" || { cat "$tmp/err" >&2; exit 1; }
+  else
+    DOCKER_BUILDKIT=0 docker -H "$1" build --network none -q -t bench-build:1 "${@:2}" "$ctx" >/dev/null 2>"$tmp/err" || { cat "$tmp/err" >&2; exit 1; }
+  fi
   t1=$(now)
   echo "$t1 - $t0" | bc -l
 }
@@ -79,10 +87,14 @@ bench_engine() {  # name host
   done
   local c w x
   c=$(printf '%s\n' "${cold[@]}" | median); w=$(printf '%s\n' "${warm[@]}" | median); x=$(printf '%s\n' "${change[@]}" | median)
-  printf '%-8s cold %6.2fs  warm %6.2fs  one-file-changed %6.2fs\n' "$1" "$c" "$w" "$x" >&2
+  printf '%-14s cold %6.2fs  warm %6.2fs  one-file-changed %6.2fs\n' "$1" "$c" "$w" "$x" >&2
   echo "\"$1\":{\"cold\":$c,\"warm\":$w,\"change\":$x}"
 }
 
 results=$(bench_engine pier "$PIER_BENCH_HOST")
-if [ -n "${DOCKERD_HOST:-}" ]; then results="$results,$(bench_engine dockerd "$DOCKERD_HOST")"; fi
+results="$results,$(CLI=pier bench_engine pier-cli "$PIER_BENCH_HOST")"
+if [ -n "${DOCKERD_HOST:-}" ]; then
+  results="$results,$(bench_engine dockerd "$DOCKERD_HOST")"
+  results="$results,$(CLI=pier bench_engine dockerd-pier-cli "$DOCKERD_HOST")"
+fi
 echo "{\"n\":$N,$results}"

@@ -129,15 +129,17 @@ export const command: CommandSpec = {
  */
 async function syncedBuild(env: CommandEnv, client: EngineClient, query: Query, c: { dir: string; ignore: IgnoreMatcher; keepAlways: Set<string>; extra?: { name: string; data: Buffer } }): Promise<{ res: Awaited<ReturnType<EngineClient['request']>>; sent: number } | undefined> {
   if (env.env['PIER_BUILD_CONTEXT'] === 'tar') return undefined;
-  await client.negotiate();
-  const ping = client.lastPing ?? await client.ping();
-  if (ping.pierBuildContext !== BUILD_CONTEXT_PROTOCOL) return undefined;
+  // the walk (stats only) overlaps the ping; files are read only once the daemon said yes
+  const offered = client.negotiate().then(async () => (client.lastPing ?? await client.ping()).pierBuildContext === BUILD_CONTEXT_PROTOCOL);
+  offered.catch(() => undefined); // a connect error surfaces where the walk awaits it
   const m = await contextManifest(c.dir, {
     ignore: c.ignore,
     keepAlways: c.keepAlways,
     cacheFile: statCachePath(c.dir, env.env),
     extra: c.extra && { ...c.extra, mtime: Math.floor(Date.now() / 1000) },
+    proceed: offered,
   });
+  if (!m) return undefined;
   for (let attempt = 0; ; attempt++) {
     const { Missing } = await client.json<{ Missing: string[] }>('POST', '/pier/build/context/missing', { body: { Digests: [...m.contents.keys()] } });
     const header: ManifestHeader = { Entries: m.entries, Blobs: Missing.map((d) => [d, m.contents.get(d)?.size ?? 0]) };

@@ -11,8 +11,8 @@
  * timestamp's granularity without its stat changing).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, type BigIntStats } from 'node:fs';
-import { lstat, mkdir, readdir, readFile, readlink, rename, writeFile } from 'node:fs/promises';
+import { createReadStream, lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { IgnoreMatcher, ManifestEntry } from '../../../api/index.js';
@@ -20,11 +20,10 @@ import type { IgnoreMatcher, ManifestEntry } from '../../../api/index.js';
 /** Files up to this size are read whole (and kept for the upload if the daemon lacks them). */
 const SMALL = 1 << 20;
 const RACY_NS = 2_000_000_000n;
-const WINDOW = 64;
-const CACHE_VERSION = 1;
+const CACHE_VERSION = 2;
 
-/** path → [size, mtime ns, ctime ns, inode, mode, sha256] */
-type CacheRow = [number, string, string, string, number, string];
+/** path → ["size:mtime ns:ctime ns:inode:mode", sha256, size] */
+type CacheRow = [string, string, number];
 interface CacheFile { v: number; files: Record<string, CacheRow> }
 
 /** Where one content can be read for the upload. */
@@ -52,6 +51,8 @@ export interface ManifestOptions {
   cacheFile?: string;
   /** a file added under a name of its own (a Dockerfile from outside the context or stdin) */
   extra?: { name: string; data: Buffer; mtime: number };
+  /** awaited after the walk, before any file is read: false gives up (the daemon will not take a manifest) */
+  proceed?: Promise<boolean>;
 }
 
 /** The stat cache file for a context directory. */
@@ -67,13 +68,13 @@ export function contextFilter(ignore: IgnoreMatcher, keepAlways: ReadonlySet<str
 
 const seconds = (ns: bigint): number => Number(ns / 1_000_000_000n) - (ns < 0n && ns % 1_000_000_000n !== 0n ? 1 : 0);
 
-async function loadCache(file: string | undefined): Promise<Record<string, CacheRow>> {
-  if (!file) return {};
+async function loadCache(file: string | undefined): Promise<Map<string, CacheRow>> {
+  if (!file) return new Map();
   try {
     const c = JSON.parse(await readFile(file, 'utf8')) as CacheFile;
-    return c.v === CACHE_VERSION && c.files && typeof c.files === 'object' ? c.files : {};
+    return c.v === CACHE_VERSION && c.files && typeof c.files === 'object' ? new Map(Object.entries(c.files)) : new Map();
   } catch {
-    return {};
+    return new Map();
   }
 }
 
@@ -101,7 +102,7 @@ async function hashFile(path: string, expected: number): Promise<{ sum: string; 
 }
 
 /** Walks `dir` into a manifest (entries in the order the tar path would send them). */
-export async function contextManifest(dir: string, opts: ManifestOptions): Promise<ContextManifest> {
+export async function contextManifest(dir: string, opts: ManifestOptions): Promise<ContextManifest | undefined> {
   const started = BigInt(Date.now()) * 1_000_000n;
   const keep = contextFilter(opts.ignore, opts.keepAlways);
   const cache = await loadCache(opts.cacheFile);
@@ -111,33 +112,31 @@ export async function contextManifest(dir: string, opts: ManifestOptions): Promi
   const contents = new Map<string, ContentSource>();
   const toHash: Array<{ entry: ManifestEntry; path: string; st: BigIntStats; row: string }> = [];
 
-  const walk = async (abs: string, rel: string): Promise<void> => {
-    const names = (await readdir(abs)).sort();
-    for (let w = 0; w < names.length; w += WINDOW) {
-      const window = names.slice(w, w + WINDOW);
-      const stats = await Promise.all(window.map((n) => lstat(join(abs, n), { bigint: true }).catch(() => undefined)));
-      for (let i = 0; i < window.length; i++) {
-        const st = stats[i];
-        if (!st) continue; // removed meanwhile
-        const name = rel ? `${rel}/${window[i]}` : window[i]!;
-        const path = join(abs, window[i]!);
+  // synchronous: one lstat costs a few µs this way, ~50 through the thread pool
+  const walk = (abs: string, rel: string): void => {
+    for (const n of readdirSync(abs).sort()) {
+      const path = `${abs}/${n}`;
+      const st = lstatSync(path, { bigint: true, throwIfNoEntry: false });
+      if (!st) continue; // removed meanwhile
+      {
+        const name = rel ? `${rel}/${n}` : n;
         const isDir = st.isDirectory();
         if (!keep(name, isDir)) continue;
         const base = { Path: name, Mode: Number(st.mode & 0o7777n), Uid: 0, Gid: 0, Mtime: seconds(st.mtimeNs) };
         if (isDir) {
           entries.push({ ...base, Type: 'dir' });
-          await walk(path, name);
+          walk(path, name);
         } else if (st.isSymbolicLink()) {
-          entries.push({ ...base, Type: 'symlink', Mode: 0o777, Link: await readlink(path) });
+          entries.push({ ...base, Type: 'symlink', Mode: 0o777, Link: readlinkSync(path) });
         } else if (st.isFile()) {
           const entry: ManifestEntry = { ...base, Type: 'file', Size: Number(st.size) };
           entries.push(entry);
           const row = `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}:${st.mode}`;
-          const c = cache[name];
-          if (c && `${c[0]}:${c[1]}:${c[2]}:${c[3]}:${c[4]}` === row) {
-            entry.Digest = c[5];
+          const c = cache.get(name);
+          if (c && c[0] === row) {
+            entry.Digest = c[1];
             next[name] = c;
-            if (!contents.has(c[5])) contents.set(c[5], { path, size: c[0] });
+            if (!contents.has(c[1])) contents.set(c[1], { path, size: c[2] });
           } else {
             toHash.push({ entry, path, st, row });
           }
@@ -146,10 +145,11 @@ export async function contextManifest(dir: string, opts: ManifestOptions): Promi
       }
     }
   };
-  await walk(dir, '');
+  walk(dir.replace(/\/+$/, '') || '/', '');
+  if (opts.proceed && !(await opts.proceed)) return undefined;
 
   for (let i = 0; i < toHash.length; i += 16) {
-    await Promise.all(toHash.slice(i, i + 16).map(async ({ entry, path, st }) => {
+    await Promise.all(toHash.slice(i, i + 16).map(async ({ entry, path, st, row }) => {
       const { sum, size, data } = await hashFile(path, Number(st.size));
       entry.Digest = sum;
       entry.Size = size;
@@ -157,7 +157,7 @@ export async function contextManifest(dir: string, opts: ManifestOptions): Promi
       if (!have || (!have.data && data)) contents.set(sum, { path, size, data });
       cacheChanged = true;
       const newest = st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs;
-      if (size === Number(st.size) && newest < started - RACY_NS) next[entry.Path] = [size, String(st.mtimeNs), String(st.ctimeNs), String(st.ino), Number(st.mode), sum];
+      if (size === Number(st.size) && newest < started - RACY_NS) next[entry.Path] = [row, sum, size];
     }));
   }
   // sizes of one content agree (a file hashed while it changed could disagree with the cache)
@@ -168,7 +168,7 @@ export async function contextManifest(dir: string, opts: ManifestOptions): Promi
     entries.push({ Path: opts.extra.name, Type: 'file', Mode: 0o600, Uid: 0, Gid: 0, Mtime: opts.extra.mtime, Size: opts.extra.data.length, Digest: sum });
     if (!contents.get(sum)?.data) contents.set(sum, { size: opts.extra.data.length, data: opts.extra.data });
   }
-  if (opts.cacheFile && (cacheChanged || Object.keys(cache).length !== Object.keys(next).length)) await saveCache(opts.cacheFile, next);
+  if (opts.cacheFile && (cacheChanged || cache.size !== Object.keys(next).length)) await saveCache(opts.cacheFile, next);
   return { entries, contents, hashed: toHash.length };
 }
 
