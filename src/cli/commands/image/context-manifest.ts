@@ -19,7 +19,7 @@ import type { IgnoreMatcher, ManifestEntry } from '../../../api/index.js';
 
 /** Files up to this size are read whole (and kept for the upload if the daemon lacks them). */
 const SMALL = 1 << 20;
-const RACY_NS = 2_000_000_000n;
+const RACY_MS = 2000;
 const CACHE_VERSION = 2;
 
 /** path → ["size:mtime ns:ctime ns:inode:mode", sha256, size] */
@@ -53,6 +53,8 @@ export interface ManifestOptions {
   extra?: { name: string; data: Buffer; mtime: number };
   /** awaited after the walk, before any file is read: false gives up (the daemon will not take a manifest) */
   proceed?: Promise<boolean>;
+  /** files changed less than this long before the walk are not cached (default 2000 ms) */
+  racyWindowMs?: number;
 }
 
 /** The stat cache file for a context directory. */
@@ -103,7 +105,7 @@ async function hashFile(path: string, expected: number): Promise<{ sum: string; 
 
 /** Walks `dir` into a manifest (entries in the order the tar path would send them). */
 export async function contextManifest(dir: string, opts: ManifestOptions): Promise<ContextManifest | undefined> {
-  const started = BigInt(Date.now()) * 1_000_000n;
+  const racyAfter = BigInt(Date.now() - (opts.racyWindowMs ?? RACY_MS)) * 1_000_000n;
   const keep = contextFilter(opts.ignore, opts.keepAlways);
   const cache = await loadCache(opts.cacheFile);
   const next: Record<string, CacheRow> = {};
@@ -157,7 +159,7 @@ export async function contextManifest(dir: string, opts: ManifestOptions): Promi
       if (!have || (!have.data && data)) contents.set(sum, { path, size, data });
       cacheChanged = true;
       const newest = st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs;
-      if (size === Number(st.size) && newest < started - RACY_NS) next[entry.Path] = [row, sum, size];
+      if (size === Number(st.size) && newest < racyAfter) next[entry.Path] = [row, sum, size];
     }));
   }
   // sizes of one content agree (a file hashed while it changed could disagree with the cache)
