@@ -37,7 +37,7 @@ describe('build', { skip: requires(...engineRequirements) }, () => {
   const build = (dir: string, args: string[] = []): Promise<DockerResult> =>
     h.docker(['build', '--network', 'none', ...args, dir], { env: BK0, timeout: 120_000 });
   const pier = (args: string[]): DockerResult => {
-    const r = spawnSync(join(repoRoot, 'bin/pier'), ['-H', h.host, ...args], { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: '' } });
+    const r = spawnSync(join(repoRoot, 'bin/pier'), ['-H', h.host, ...args], { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: '', XDG_CACHE_HOME: join(tmp, 'xdg-cache') } });
     return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, ms: 0 };
   };
   const config = async (img: string): Promise<Record<string, unknown>> => JSON.parse(await h.ok(['image', 'inspect', '-f', '{{json .Config}}', img])) as Record<string, unknown>;
@@ -253,7 +253,7 @@ describe('build', { skip: requires(...engineRequirements) }, () => {
     assert.match(id, /^sha256:[0-9a-f]{64}$/);
     assert.equal(r.stdout.trim(), id);
     assert.equal(await h.ok(['image', 'inspect', '-f', '{{.Id}} {{.Config.Labels.from}}', t]), `${id} pier`);
-    const s = spawnSync(join(repoRoot, 'bin/pier'), ['-H', h.host, 'build', '--network', 'none', '-'], { input: 'FROM busybox\nRUN echo from-stdin\n', encoding: 'utf8' });
+    const s = spawnSync(join(repoRoot, 'bin/pier'), ['-H', h.host, 'build', '--network', 'none', '-'], { input: 'FROM busybox\nRUN echo from-stdin\n', encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: join(tmp, 'xdg-cache') } });
     assert.equal(s.status, 0, s.stderr);
     assert.match(s.stdout, /from-stdin\nRemoving intermediate container/);
   });
