@@ -140,6 +140,23 @@ describe('build: pier build with the incremental context', { skip: requires(...e
     assert.equal(idOf(d.stdout), idOf(r.stdout));
   });
 
+  it('sends at once when the stat cache knew every file, and recovers when pierd lacks a content after all', async () => {
+    const dir = ctx({ Dockerfile: 'FROM busybox\nCOPY f /f\n', f: `optimistic ${process.pid}\n` });
+    // files changed within 2 s of a walk are not cached (racy): let them age
+    await new Promise((r) => setTimeout(r, 2100));
+    const first = await pierBuild(dir);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(lastContext(), /2 contents sent/);
+    const second = await pierBuild(dir);
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(lastContext(), /0 contents sent/);
+    // the Dockerfile's object is linked by no layer: builder prune removes it, the stat cache still knows it
+    await h.ok(['builder', 'prune', '-f']);
+    const third = await pierBuild(dir);
+    assert.equal(third.code, 0, third.stderr);
+    assert.match(lastContext(), /1 contents sent \(\d+ bytes\)/);
+  });
+
   it('refuses hostile manifests sent straight to the endpoint', async () => {
     const send = (entries: unknown[], blobs: unknown[] = [], extra: Buffer = Buffer.alloc(0)): Promise<{ status: number; body: string }> => new Promise((resolve, reject) => {
       const json = Buffer.from(JSON.stringify({ Entries: entries, Blobs: blobs }));

@@ -125,7 +125,9 @@ export const command: CommandSpec = {
 /**
  * The build over pier's incremental context: manifest, which contents the daemon lacks, then
  * the build with only those. Undefined when the daemon does not offer it (the tar path then).
- * A content pruned from the daemon's store between the two requests: asked again once.
+ * When every digest came from the stat cache the daemon most likely holds them all: the build
+ * is sent at once without asking. A content the daemon lacks after all (another daemon, a
+ * prune between the requests): asked, and sent again, once.
  */
 async function syncedBuild(env: CommandEnv, client: EngineClient, query: Query, c: { dir: string; ignore: IgnoreMatcher; keepAlways: Set<string>; extra?: { name: string; data: Buffer } }): Promise<{ res: Awaited<ReturnType<EngineClient['request']>>; sent: number } | undefined> {
   if (env.env['PIER_BUILD_CONTEXT'] === 'tar') return undefined;
@@ -140,8 +142,8 @@ async function syncedBuild(env: CommandEnv, client: EngineClient, query: Query, 
     proceed: offered,
   });
   if (!m) return undefined;
-  for (let attempt = 0; ; attempt++) {
-    const { Missing } = await client.json<{ Missing: string[] }>('POST', '/pier/build/context/missing', { body: { Digests: [...m.contents.keys()] } });
+  for (let attempt = m.hashed === 0 ? 0 : 1; ; attempt++) {
+    const { Missing } = attempt === 0 ? { Missing: [] } : await client.json<{ Missing: string[] }>('POST', '/pier/build/context/missing', { body: { Digests: [...m.contents.keys()] } });
     const header: ManifestHeader = { Entries: m.entries, Blobs: Missing.map((d) => [d, m.contents.get(d)?.size ?? 0]) };
     const head = encodeManifestHeader(header);
     let sent = head.length;
@@ -153,7 +155,7 @@ async function syncedBuild(env: CommandEnv, client: EngineClient, query: Query, 
       const res = await client.request('POST', '/pier/build', { query, headers: { 'Content-Type': BUILD_CONTEXT_MEDIA_TYPE, 'X-Registry-Config': 'e30=' }, body });
       return { res, sent };
     } catch (e) {
-      if (attempt === 0 && /is neither in the store nor sent/.test((e as Error).message)) continue;
+      if (attempt < 2 && /is neither in the store nor sent/.test((e as Error).message)) continue;
       throw e;
     }
   }
