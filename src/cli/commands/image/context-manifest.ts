@@ -6,12 +6,13 @@
  * where each content can be read from. No tar code, no native modules: `pier build` starts fast.
  *
  * Stat cache: `$XDG_CACHE_HOME/pier/build-context/<sha256 of the context dir>.json` (or
- * ~/.cache/…), path → size, mtime ns, ctime ns, inode, mode → sha256. A file whose mtime or
- * ctime is within RACY_NS of the walk is not cached (it could change again within the
+ * ~/.cache/…), path → size, mtime, ctime (ms as doubles: sub-µs; BigInt stats cost more than
+ * the walk's lstats), inode, mode → sha256. A file whose mtime or ctime is within RACY_MS of
+ * the walk is not cached (it could change again within the
  * timestamp's granularity without its stat changing).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
+import { createReadStream, lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -20,10 +21,10 @@ import type { IgnoreMatcher, ManifestEntry } from '../../../api/index.js';
 /** Files up to this size are read whole (and kept for the upload if the daemon lacks them). */
 const SMALL = 1 << 20;
 const RACY_MS = 2000;
-const CACHE_VERSION = 2;
+const CACHE_VERSION = 3;
 
-/** path → ["size:mtime ns:ctime ns:inode:mode", sha256, size] */
-type CacheRow = [string, string, number];
+/** path → [size, mtime ms, ctime ms (doubles: sub-µs), inode, mode, sha256] */
+type CacheRow = [number, number, number, number, number, string];
 interface CacheFile { v: number; files: Record<string, CacheRow> }
 
 /** Where one content can be read for the upload. */
@@ -65,10 +66,10 @@ export function statCachePath(dir: string, env: NodeJS.ProcessEnv = process.env)
 
 /** The tar path's filter (cli/commands/image/build-tar.ts): what a context sends. */
 export function contextFilter(ignore: IgnoreMatcher, keepAlways: ReadonlySet<string>): (name: string, isDir: boolean) => boolean {
-  return (name, isDir) => keepAlways.has(name) || !ignore.matches(name) || (isDir && ignore.hasExclusions);
+  if (ignore.patterns.length === 0) return () => true;
+  const exclusions = ignore.hasExclusions;
+  return (name, isDir) => keepAlways.has(name) || !ignore.matches(name) || (isDir && exclusions);
 }
-
-const seconds = (ns: bigint): number => Number(ns / 1_000_000_000n) - (ns < 0n && ns % 1_000_000_000n !== 0n ? 1 : 0);
 
 async function loadCache(file: string | undefined): Promise<Map<string, CacheRow>> {
   if (!file) return new Map();
@@ -105,42 +106,42 @@ async function hashFile(path: string, expected: number): Promise<{ sum: string; 
 
 /** Walks `dir` into a manifest (entries in the order the tar path would send them). */
 export async function contextManifest(dir: string, opts: ManifestOptions): Promise<ContextManifest | undefined> {
-  const racyAfter = BigInt(Date.now() - (opts.racyWindowMs ?? RACY_MS)) * 1_000_000n;
+  const racyAfter = Date.now() - (opts.racyWindowMs ?? RACY_MS);
   const keep = contextFilter(opts.ignore, opts.keepAlways);
   const cache = await loadCache(opts.cacheFile);
   const next: Record<string, CacheRow> = {};
   let cacheChanged = false;
   const entries: ManifestEntry[] = [];
   const contents = new Map<string, ContentSource>();
-  const toHash: Array<{ entry: ManifestEntry; path: string; st: BigIntStats; row: string }> = [];
+  const toHash: Array<{ entry: ManifestEntry; path: string; st: Stats }> = [];
 
   // synchronous: one lstat costs a few µs this way, ~50 through the thread pool
   const walk = (abs: string, rel: string): void => {
     for (const n of readdirSync(abs).sort()) {
       const path = `${abs}/${n}`;
-      const st = lstatSync(path, { bigint: true, throwIfNoEntry: false });
+      const st = lstatSync(path, { throwIfNoEntry: false });
       if (!st) continue; // removed meanwhile
       {
         const name = rel ? `${rel}/${n}` : n;
         const isDir = st.isDirectory();
         if (!keep(name, isDir)) continue;
-        const base = { Path: name, Mode: Number(st.mode & 0o7777n), Uid: 0, Gid: 0, Mtime: seconds(st.mtimeNs) };
+        // whole seconds as the tar path has them (its Date comes from mtimeMs too)
+        const mtime = Math.floor(Math.trunc(st.mtimeMs) / 1000);
         if (isDir) {
-          entries.push({ ...base, Type: 'dir' });
+          entries.push({ Path: name, Type: 'dir', Mode: st.mode & 0o7777, Uid: 0, Gid: 0, Mtime: mtime });
           walk(path, name);
         } else if (st.isSymbolicLink()) {
-          entries.push({ ...base, Type: 'symlink', Mode: 0o777, Link: readlinkSync(path) });
+          entries.push({ Path: name, Type: 'symlink', Mode: 0o777, Uid: 0, Gid: 0, Mtime: mtime, Link: readlinkSync(path) });
         } else if (st.isFile()) {
-          const entry: ManifestEntry = { ...base, Type: 'file', Size: Number(st.size) };
+          const entry: ManifestEntry = { Path: name, Type: 'file', Mode: st.mode & 0o7777, Uid: 0, Gid: 0, Mtime: mtime, Size: st.size };
           entries.push(entry);
-          const row = `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}:${st.mode}`;
           const c = cache.get(name);
-          if (c && c[0] === row) {
-            entry.Digest = c[1];
+          if (c && c[0] === st.size && c[1] === st.mtimeMs && c[2] === st.ctimeMs && c[3] === st.ino && c[4] === st.mode) {
+            entry.Digest = c[5];
             next[name] = c;
-            if (!contents.has(c[1])) contents.set(c[1], { path, size: c[2] });
+            if (!contents.has(c[5])) contents.set(c[5], { path, size: c[0] });
           } else {
-            toHash.push({ entry, path, st, row });
+            toHash.push({ entry, path, st });
           }
         }
         // fifos, sockets, devices: the daemon keeps none of them from a tar either
@@ -151,15 +152,14 @@ export async function contextManifest(dir: string, opts: ManifestOptions): Promi
   if (opts.proceed && !(await opts.proceed)) return undefined;
 
   for (let i = 0; i < toHash.length; i += 16) {
-    await Promise.all(toHash.slice(i, i + 16).map(async ({ entry, path, st, row }) => {
+    await Promise.all(toHash.slice(i, i + 16).map(async ({ entry, path, st }) => {
       const { sum, size, data } = await hashFile(path, Number(st.size));
       entry.Digest = sum;
       entry.Size = size;
       const have = contents.get(sum);
       if (!have || (!have.data && data)) contents.set(sum, { path, size, data });
       cacheChanged = true;
-      const newest = st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs;
-      if (size === Number(st.size) && newest < racyAfter) next[entry.Path] = [row, sum, size];
+      if (size === st.size && Math.max(st.mtimeMs, st.ctimeMs) < racyAfter) next[entry.Path] = [size, st.mtimeMs, st.ctimeMs, st.ino, st.mode, sum];
     }));
   }
   // sizes of one content agree (a file hashed while it changed could disagree with the cache)
