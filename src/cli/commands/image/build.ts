@@ -85,19 +85,19 @@ export const command: CommandSpec = {
     }
     const client = env.client();
     const query: Query = {
-        t: flagList(p, 'tag').length ? flagList(p, 'tag') : undefined,
-        dockerfile,
-        buildargs: Object.keys(buildArgs).length ? JSON.stringify(buildArgs) : undefined,
-        labels: Object.keys(labels).length ? JSON.stringify(labels) : undefined,
-        q: quiet || undefined,
-        nocache: flagBool(p, 'no-cache') || undefined,
-        pull: flagBool(p, 'pull') || undefined,
-        target: flagString(p, 'target') || undefined,
-        networkmode: flagString(p, 'network') || undefined,
-        platform: flagString(p, 'platform') || undefined,
-        extrahosts: flagList(p, 'add-host').length ? flagList(p, 'add-host').join(',') : undefined,
-        forcerm: flagBool(p, 'force-rm') || undefined,
-        version: '1',
+      t: flagList(p, 'tag').length ? flagList(p, 'tag') : undefined,
+      dockerfile,
+      buildargs: Object.keys(buildArgs).length ? JSON.stringify(buildArgs) : undefined,
+      labels: Object.keys(labels).length ? JSON.stringify(labels) : undefined,
+      q: quiet || undefined,
+      nocache: flagBool(p, 'no-cache') || undefined,
+      pull: flagBool(p, 'pull') || undefined,
+      target: flagString(p, 'target') || undefined,
+      networkmode: flagString(p, 'network') || undefined,
+      platform: flagString(p, 'platform') || undefined,
+      extrahosts: flagList(p, 'add-host').length ? flagList(p, 'add-host').join(',') : undefined,
+      forcerm: flagBool(p, 'force-rm') || undefined,
+      version: '1',
     };
     let res = context && await syncedBuild(env, client, query, context);
     let sent: number | undefined = res?.sent;
