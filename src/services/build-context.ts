@@ -149,7 +149,9 @@ export class ContextStore {
     if ((await this.index()).has(name)) { this.retain([name]); return name; }
     const tmp = await this.tempPath();
     await writeFile(tmp, data, { mode: m.mode & 0o777 });
-    return this.adopt(tmp, sum, m);
+    const stored = await this.adopt(tmp, sum, m);
+    this.sizes.set(stored, data.length);
+    return stored;
   }
 
   /** The object with the same bytes as `name` and the metadata `m` (copied once, then reused). */
@@ -276,8 +278,10 @@ export class BuildContext {
       if (!firstMeta.has(sum)) firstMeta.set(sum, { mode: e.Mode, uid: 0, gid: 0, mtime: e.Mtime });
       if (!sent.has(sum) && !(await this.store.hasContent(sum))) throw invalidArgument(`build context: content sha256:${sum} of ${e.Path} is neither in the store nor sent`);
     }
-    // the sent contents, each stored once under its first file's metadata
+    // the sent contents, each stored once under its first file's metadata; small ones also
+    // kept in memory within the tar path's budget (files of other metadata copy the object)
     const sentBodies = new Map<string, Buffer>();
+    let kept = 0;
     let blobBytes = 0;
     for (const [sum, size] of h.Blobs) {
       const meta = firstMeta.get(sum)!;
@@ -286,7 +290,10 @@ export class BuildContext {
         const data = await r.read(size, `content sha256:${sum}`);
         if (createHash('sha256').update(data).digest('hex') !== sum) throw invalidArgument(`build context: content sent as sha256:${sum} does not match its digest`);
         this.held.push(await this.store.put(data, sum, meta));
-        sentBodies.set(sum, data);
+        if (data.length <= KEPT_BODY && kept + data.length <= KEPT_BODIES) {
+          sentBodies.set(sum, data);
+          kept += data.length;
+        }
         continue;
       }
       const tmp = await this.store.tempPath();
