@@ -87,6 +87,15 @@ describe('BuildContext.receiveManifest()', () => {
     await assert.rejects(recv(body({ Entries: [l('e', '/etc'), f('e/passwd', A)], Blobs: [] })), /parent e is a symlink/);
   });
 
+  it('streams a content above the in-memory limit to disk, and refuses it when it does not match', async () => {
+    const big = Buffer.alloc((64 << 20) + 1, 3);
+    const bad = Buffer.from(big); bad[bad.length - 1] = 4;
+    await assert.rejects(recv(body({ Entries: [f('big', big)], Blobs: [[sha(big), big.length]] }, bad)), /does not match its digest/);
+    const { ctx } = await recv(body({ Entries: [f('big', big)], Blobs: [[sha(big), big.length]] }, big));
+    assert.equal(ctx.entries.get('big')!.size, big.length);
+    assert.equal(sha(await ctx.read('big')), sha(big));
+  });
+
   it('leaves no temporary files behind after refused contents', () => {
     assert.deepEqual(readdirSync(join(root, 'store', 'tmp')), []);
   });
