@@ -1,7 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FsContentStore } from './fs-content-store.js';
@@ -40,6 +40,15 @@ describe('FsContentStore', () => {
   after(() => rmSync(root, { recursive: true, force: true }));
   const blobs = (): string[] => readdirSync(join(root, 'blobs', 'sha256'));
   const ingesting = (): string[] => readdirSync(join(root, 'ingest'));
+
+  it('a put() killed before its rename leaves a temp file: list() never shows it and open() removes it', async () => {
+    const hex = 'ab'.repeat(32);
+    const tmp = `.${hex}.0123456789ab.tmp`;
+    writeFileSync(join(root, 'blobs', 'sha256', tmp), 'half');
+    assert.ok(!(await store.list()).some((d) => d.includes('tmp')));
+    await FsContentStore.open(root);
+    assert.ok(!blobs().includes(tmp));
+  });
 
   it('two ingests of one digest at once share one write: the second waits, then only checks its data', async () => {
     const data = Buffer.alloc(4096, 7);

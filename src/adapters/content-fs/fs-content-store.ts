@@ -10,7 +10,7 @@ import { access, rename, rm, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContentStore } from '../../core/ports/index.js';
 import { invalidArgument } from '../../lib/errdefs.js';
-import { writeFileAtomic } from '../../lib/fs/index.js';
+import { isAtomicTemp, writeFileAtomic } from '../../lib/fs/index.js';
 import { BackgroundHash } from '../../lib/hashing/index.js';
 
 const WRITE_BATCH = 1 << 20;
@@ -55,7 +55,10 @@ export class FsContentStore implements ContentStore {
   private constructor(private readonly root: string) {}
 
   static async open(root: string): Promise<FsContentStore> {
-    await mkdir(join(root, 'blobs', 'sha256'), { recursive: true, mode: 0o700 });
+    const blobs = join(root, 'blobs', 'sha256');
+    await mkdir(blobs, { recursive: true, mode: 0o700 });
+    // a put() killed before its rename leaves `.<hex>.<rand>.tmp` beside the blobs
+    for (const name of await readdir(blobs)) if (isAtomicTemp(name)) await rm(join(blobs, name), { force: true });
     await rm(join(root, 'ingest'), { recursive: true, force: true });
     await mkdir(join(root, 'ingest'), { recursive: true, mode: 0o700 });
     return new FsContentStore(root);
@@ -153,6 +156,6 @@ export class FsContentStore implements ContentStore {
   }
 
   async list(): Promise<string[]> {
-    return (await readdir(join(this.root, 'blobs', 'sha256'))).map((h) => `sha256:${h}`);
+    return (await readdir(join(this.root, 'blobs', 'sha256'))).filter((h) => /^[a-f0-9]{64}$/.test(h)).map((h) => `sha256:${h}`);
   }
 }
