@@ -44,7 +44,6 @@ import { containerFileRoutes } from './routes/index.js';
 import { ContainerFilesService } from '../services/index.js';
 import { registryRoutes } from './routes/index.js';
 import { RegistryPuller, RegistryPusher } from '../services/index.js';
-import { stat as statFile } from 'node:fs/promises';
 import { containerRoutes, execRoutes, imageExchangeRoutes, imageRoutes, systemRoutes } from './routes/index.js';
 import { buildRoutes } from './routes/index.js';
 import { BuildService } from '../services/index.js';
@@ -145,8 +144,8 @@ async function main(): Promise<void> {
   const snapshotDir = join(flags.root, driver === 'vfs' ? 'vfs' : 'snapshots');
   const snapshotter = driver === 'vfs'
     ? new CopySnapshotter(snapshotDir, async (tar, dir) => ({ size: (await extractTar(readTar(tar), dir, { whiteouts: 'delete' })).bytes }))
-    : new OverlaySnapshotter(snapshotDir, async (tar, dir) => {
-      const stats = await extractTar(readTar(tar), dir, { whiteouts: 'overlay' });
+    : new OverlaySnapshotter(snapshotDir, async (tar, dir, split) => {
+      const stats = await extractTar(readTar(tar, { split }), dir, { whiteouts: 'overlay', split });
       return { size: stats.bytes };
     });
   await snapshotter.init();
@@ -198,7 +197,9 @@ async function main(): Promise<void> {
     store: new JsonImageStore(join(flags.root, 'images')),
     content, snapshotter, events,
     decompress: (src) => maybeDecompress(src),
-    readBlob: (digest) => createReadStream(content.path(digest)) as AsyncIterable<Buffer>,
+    readBlob: (digest) => createReadStream(content.path(digest), { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>,
+    blobSize: async (digest) => (await statBlob(content.path(digest))).size,
+    spillDir: join(flags.root, 'content', 'ingest'),
   });
   await images.load();
   const containerStore = new JsonContainerStore(join(flags.root, 'containers'));
@@ -286,8 +287,9 @@ async function main(): Promise<void> {
   imageExchangeRoutes(router, {
     archive: new ImageArchiveService({
       images, content, arch: hostArch(),
-      readBlob: (digest) => createReadStream(content.path(digest), { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>,
-      blobSize: async (digest) => (await statBlob(content.path(digest))).size,
+      // layers may have no stored blob, only a tar-split record: ImageService rebuilds them
+      readBlob: (digest) => images.readBlob(digest),
+      blobSize: (digest) => images.blobSize(digest),
     }),
     housekeeping: new ImageHousekeeping(images), images, containers, log,
     sizeRw: (c) => dirSize(snapshotter.upperDir(c.id)),
@@ -295,12 +297,12 @@ async function main(): Promise<void> {
   });
   const remote = new HttpRegistryRemote({ insecure: flags.insecureRegistries, certsDir: flags.registryCertsDir, mirrors: flags.registryMirrors, userAgent: `pier/${ENGINE_VERSION}` });
   const digests = new JsonBlobDigestMap(join(flags.root, 'registry', 'digests.json'));
-  const readBlob = (digest: string): AsyncIterable<Buffer> => createReadStream(content.path(digest)) as AsyncIterable<Buffer>;
+  const readBlob = (digest: string): AsyncIterable<Buffer> => images.readBlob(digest);
   const puller = new RegistryPuller({ images, remote, snapshotter, digests, concurrency: flags.maxConcurrentDownloads });
   const { pull } = registryRoutes(router, {
     remote,
     puller,
-    pusher: new RegistryPusher({ images, remote, digests, readBlob, blobSize: async (d) => (await statFile(content.path(d))).size }),
+    pusher: new RegistryPusher({ images, remote, digests, readBlob, blobSize: (d) => images.blobSize(d) }),
   });
   imageRoutes(router, { pull, images, driver, layerDirs: (chain) => chain.map((c) => join(snapshotDir, 'layers', c.replace('sha256:', ''), 'fs')) });
   const builds = new BuildService({

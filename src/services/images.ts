@@ -9,9 +9,14 @@ import {
 } from '../api/index.js';
 import { type ImageRecord, chainIds, sha256, applyChanges } from '../core/image/index.js';
 import type { ContentStore, ImageStore, LeaseRecord, Snapshotter, StagedLayer } from '../core/ports/index.js';
+import { createReadStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { conflict, errnoCode, invalidArgument, notFound } from '../lib/errdefs.js';
+import { BackgroundHash } from '../lib/hashing/index.js';
 import { tee, TeeAbortedError } from '../lib/streams/index.js';
-import { detectCompression } from '../lib/tar/index.js';
+import { detectCompression, TarSplitRecorder } from '../lib/tar/index.js';
 import type { EventBus } from './events.js';
 
 export interface ImageServiceDeps {
@@ -23,6 +28,13 @@ export interface ImageServiceDeps {
   decompress: (src: AsyncIterable<Buffer>) => AsyncIterable<Buffer>;
   /** Reads a committed blob back. */
   readBlob: (digest: string) => AsyncIterable<Buffer>;
+  /** Size of a committed blob. */
+  blobSize?: (digest: string) => Promise<number>;
+  /**
+   * A directory for a layer's whole tar when its tar-split record had to be given up (on the
+   * content store's filesystem, emptied at start). Without it layers keep their tar as a blob.
+   */
+  spillDir?: string;
 }
 
 export interface ResolvedImage { image: ImageRecord; chain: string[] }
@@ -176,18 +188,39 @@ export class ImageService {
         let read = 0, produced = 0, unpacked = 0;
         const plain = this.d.decompress(onUnpacked ? counted(tar, (n) => { read += n; }) : tar);
         const [toBlob, toLayer] = tee(onUnpacked ? counted(plain, (n) => { produced += n; }) : plain);
-        const results = await Promise.allSettled([
-          this.d.content.ingest(toBlob, { digest: expectedDiffId }),
-          this.d.snapshotter.applyLayer(chainId, parentChain, !onUnpacked ? toLayer : counted(toLayer, (n) => {
-            unpacked += n;
-            onUnpacked(produced > 0 ? Math.round((read * unpacked) / produced) : 0);
-          }, true)),
-        ]);
-        const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
-        if (failures.length) {
-          if (results[1].status === 'fulfilled') await this.d.snapshotter.removeLayer(chainId).catch(() => {});
-          // The branch that failed first says why; the other only saw the stream cut off.
-          throw failures.find((e) => !(e instanceof TeeAbortedError)) ?? failures[0];
+        // With a tar-split record the tar is not stored: the layer's files and the record
+        // rebuild it (docs/design/storage.md); the stream is only hashed to check the diff ID.
+        const split = this.d.snapshotter.layerTar && this.d.spillDir !== undefined
+          ? new TarSplitRecorder(expectedDiffId, join(this.d.spillDir, `split-${randomBytes(8).toString('hex')}`))
+          : undefined;
+        try {
+          const results = await Promise.allSettled([
+            split ? checkDigest(toBlob, expectedDiffId) : this.d.content.ingest(toBlob, { digest: expectedDiffId }),
+            this.d.snapshotter.applyLayer(chainId, parentChain, !onUnpacked ? toLayer : counted(toLayer, (n) => {
+              unpacked += n;
+              onUnpacked(produced > 0 ? Math.round((read * unpacked) / produced) : 0);
+            }, true), split),
+          ]);
+          const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
+          if (failures.length) {
+            if (results[1].status === 'fulfilled') await this.d.snapshotter.removeLayer(chainId).catch(() => {});
+            // The branch that failed first says why; the other only saw the stream cut off.
+            throw failures.find((e) => !(e instanceof TeeAbortedError)) ?? failures[0];
+          }
+          // Exact rebuilding was not guaranteed (a path written twice, a whiteout of this
+          // layer's own file...): the recorder wrote the whole tar aside; it becomes the blob.
+          const spill = split?.spilled;
+          if (spill) {
+            await this.d.content.ingest(createReadStream(spill, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>, { digest: expectedDiffId }).catch(async (e: unknown) => {
+              await this.d.snapshotter.removeLayer(chainId).catch(() => {});
+              throw e;
+            });
+          }
+        } finally {
+          if (split) {
+            split.dispose();
+            await rm(split.spillPath, { force: true });
+          }
         }
         return { diffId: expectedDiffId, chainId, size: await this.d.snapshotter.layerSize(chainId) };
       }
@@ -409,6 +442,54 @@ export class ImageService {
     return out;
   }
 
+  /**
+   * A blob's bytes: the stored blob, or a layer tar rebuilt from the tar-split record of an
+   * unpacked layer with that diff ID (verified while it streams). Save and push read layers so.
+   */
+  readBlob(digest: string): AsyncIterable<Buffer> {
+    const self = this;
+    return (async function* () {
+      if (!(await self.d.content.has(digest))) {
+        const rebuilt = await self.rebuiltLayer(digest);
+        if (rebuilt) { yield* rebuilt.open(); return; }
+      }
+      yield* self.d.readBlob(digest);
+    })();
+  }
+
+  /** A blob's size, stored or rebuildable (see readBlob). */
+  async blobSize(digest: string): Promise<number> {
+    if (!(await this.d.content.has(digest))) {
+      const rebuilt = await this.rebuiltLayer(digest);
+      if (rebuilt) return rebuilt.size;
+    }
+    if (!this.d.blobSize) throw new Error('blobSize: not configured');
+    return this.d.blobSize(digest);
+  }
+
+  /** Whether a blob is stored or can be rebuilt from an unpacked layer. */
+  async hasBlob(digest: string): Promise<boolean> {
+    return (await this.d.content.has(digest)) || (await this.rebuiltLayer(digest)) !== undefined;
+  }
+
+  /** The first unpacked layer with diff ID `diffId` that has a tar-split record naming it. */
+  private async rebuiltLayer(diffId: string): Promise<{ size: number; open(): AsyncIterable<Buffer> } | undefined> {
+    if (!this.d.snapshotter.layerTar) return undefined;
+    const tried = new Set<string>();
+    for (const img of this.images.values()) {
+      const ids = img.config.rootfs.diff_ids;
+      if (!ids.includes(diffId)) continue;
+      const chain = this.chainOf(img);
+      for (let i = 0; i < ids.length; i++) {
+        if (ids[i] !== diffId || tried.has(chain[i]!)) continue;
+        tried.add(chain[i]!);
+        const t = await this.d.snapshotter.layerTar(chain[i]!).catch(() => undefined);
+        if (t && t.digest === diffId) return t;
+      }
+    }
+    return undefined;
+  }
+
   private async isPlainTar(digest: string): Promise<boolean> {
     const it = this.d.readBlob(digest)[Symbol.asyncIterator]();
     try {
@@ -500,6 +581,19 @@ export function hostArch(): string {
     case 'ia32': return '386';
     default: return process.arch;
   }
+}
+
+/** Hashes a stream (a layer tar kept as a tar-split record) and checks it is `digest`. */
+async function checkDigest(src: AsyncIterable<Buffer>, digest: string): Promise<void> {
+  const hash = new BackgroundHash();
+  try {
+    for await (const c of src) hash.update(c);
+  } catch (e) {
+    hash.dispose();
+    throw e;
+  }
+  const got = 'sha256:' + (await hash.digest());
+  if (got !== digest) throw invalidArgument(`digest mismatch: expected ${digest}, got ${got}`);
 }
 
 /** Passes a stream through, telling `add` each chunk's size as it is handed out, or (`afterUse`) once the reader asks for the next one. */

@@ -19,8 +19,13 @@ import { type IdentityMapping, mappingKey, ownerOnHost } from '../../core/oci/in
 import { idmappedBindMount, mount, openUserNamespace, unmountIfMounted, MS_RDONLY } from '../../lib/sys/index.js';
 import { shiftedCopy } from './shifted-copy.js';
 import { errnoCode, invalidArgument, notFound } from '../../lib/errdefs.js';
+import { decodeTarSplit, rebuildTar, type TarSplitRecorder } from '../../lib/tar/index.js';
 
-export type LayerUnpacker = (tar: AsyncIterable<Buffer>, dir: string) => Promise<{ size: number }>;
+/** Unpacks a layer tar into `dir`; `split` must be given to both readTar and extractTar. */
+export type LayerUnpacker = (tar: AsyncIterable<Buffer>, dir: string, split?: TarSplitRecorder) => Promise<{ size: number }>;
+
+/** The tar-split record of a layer, beside its `fs` dir (docs/design/storage.md). */
+const TAR_SPLIT = 'tar-split';
 
 const hex = (chainId: string): string => chainId.replace(/^sha256:/, '');
 
@@ -169,8 +174,8 @@ export class OverlaySnapshotter implements Snapshotter {
     try { await stat(join(this.layerDir(chainId), 'fs')); return true; } catch { return false; }
   }
 
-  async applyLayer(chainId: string, _parent: string | undefined, tar: AsyncIterable<Buffer>): Promise<{ size: number }> {
-    const staged = await this.stageLayer(tar);
+  async applyLayer(chainId: string, _parent: string | undefined, tar: AsyncIterable<Buffer>, split?: TarSplitRecorder): Promise<{ size: number }> {
+    const staged = await this.stageLayer(tar, split);
     await this.commitStaged(staged, chainId).catch(async (e: unknown) => {
       await this.discardStaged(staged);
       throw e;
@@ -179,11 +184,14 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   /** Unpacks into `tmp/stage-<random>` (emptied at start): a layer's dir does not depend on its parent. */
-  async stageLayer(tar: AsyncIterable<Buffer>): Promise<StagedLayer> {
+  async stageLayer(tar: AsyncIterable<Buffer>, split?: TarSplitRecorder): Promise<StagedLayer> {
     const dir = join(this.root, 'tmp', `stage-${randomBytes(8).toString('hex')}`);
     await mkdir(join(dir, 'fs'), { recursive: true, mode: 0o755 });
     try {
-      const { size } = await this.unpack(tar, join(dir, 'fs'));
+      const { size } = await this.unpack(tar, join(dir, 'fs'), split);
+      // written before the layer becomes visible (one rename), so a layer has its record or none
+      const record = split?.finish().record;
+      if (record) await writeFile(join(dir, TAR_SPLIT), record, { mode: 0o600 });
       await writeFile(join(dir, 'size'), String(size));
       return { dir, size };
     } catch (e) {
@@ -256,6 +264,19 @@ export class OverlaySnapshotter implements Snapshotter {
     const name = await this.makeLink(this.linkTarget(chainId));
     await writeFile(file, name);
     return name;
+  }
+
+  async layerTar(chainId: string): Promise<{ digest: string; size: number; open(): AsyncIterable<Buffer> } | undefined> {
+    let buf: Buffer;
+    try {
+      buf = await readFile(join(this.layerDir(chainId), TAR_SPLIT));
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') return undefined;
+      throw e;
+    }
+    const record = decodeTarSplit(buf);
+    const fs = join(this.layerDir(chainId), 'fs');
+    return { digest: record.digest, size: record.size, open: () => rebuildTar(record, fs) };
   }
 
   async layerSize(chainId: string): Promise<number> {

@@ -6,6 +6,7 @@ import type { ContainerRecord } from '../container/index.js';
 import type { ImageRecord } from '../image/index.js';
 import type { Spec, Process, IdentityMapping } from '../oci/index.js';
 import type { NetworkRecord } from '../network/index.js';
+import type { TarSplitRecorder } from '../../lib/tar/index.js';
 
 export * from './resources.js';
 
@@ -67,7 +68,17 @@ export interface Snapshotter {
   layerSize(chainId: string): Promise<number>;
   /** Chain IDs of all unpacked layers. */
   listLayers(): Promise<string[]>;
-  applyLayer(chainId: string, parentChainId: string | undefined, tar: AsyncIterable<Buffer>): Promise<{ size: number }>;
+  /**
+   * With `split` (snapshotters that have `layerTar`), the layer keeps a tar-split record of
+   * the unpack, from which `layerTar` rebuilds the exact tar, unless the recorder spilled
+   * (then the caller stores the spilled tar as a blob; lib/tar/tar-split.ts).
+   */
+  applyLayer(chainId: string, parentChainId: string | undefined, tar: AsyncIterable<Buffer>, split?: TarSplitRecorder): Promise<{ size: number }>;
+  /**
+   * The layer's tar rebuilt from its tar-split record and unpacked files (verified against
+   * the record's digest while it streams), or undefined when the layer has no record.
+   */
+  layerTar?(chainId: string): Promise<{ digest: string; size: number; open(): AsyncIterable<Buffer> } | undefined>;
   /**
    * Snapshotters whose layer directories do not depend on the parent (overlay) can unpack a
    * layer before its chain is known: into a staging directory, placed under its chain ID

@@ -20,6 +20,7 @@ import { lsetxattr, makedev, mknod } from '../sys/index.js';
 import { badArchive, type TarHeader } from './header.js';
 import { cleanMemberName, isRealPath, lstatOrUndefined, resolveInRoot } from './safe-path.js';
 import type { TarEntry } from './tar-reader.js';
+import type { TarSplitSink } from './tar-split.js';
 
 export interface ExtractOptions {
   /**
@@ -41,6 +42,11 @@ export interface ExtractOptions {
   maxBytes?: number;
   /** Things skipped on purpose (trusted.* xattrs, devices without permission...). */
   onWarning?(message: string): void;
+  /**
+   * Told where each file body goes and before anything extracted is removed (tar-split.ts);
+   * the same sink must be given to readTar.
+   */
+  split?: TarSplitSink;
 }
 
 export interface ExtractStats {
@@ -150,12 +156,14 @@ class Extractor {
       }
       if (!(isDir && entry.type === 'dir')) {
         if (linkSource === path) return; // a hard link to itself: nothing to do
+        this.opts.split?.beforeRemove();
         rmSync(path, { recursive: true, force: true }); // lstat-based: never follows symlinks
       }
     }
 
     switch (entry.type) {
       case 'file':
+        this.opts.split?.file(key(rel), entry.size);
         await this.writeFile(entry, path);
         break;
       case 'dir':
@@ -298,12 +306,16 @@ class Extractor {
         return;
       }
       const path = this.abs([...parent, target]);
-      if (lstatOrUndefined(path)) rmSync(path, { recursive: true, force: true });
+      if (lstatOrUndefined(path)) {
+        this.opts.split?.beforeRemove();
+        rmSync(path, { recursive: true, force: true });
+      }
       mknod(path, S_IFCHR, makedev(0, 0));
       this.chown(path, entry);
       this.markCreated([...parent, target]);
       return;
     }
+    this.opts.split?.beforeRemove();
     if (opaque) this.removeLower(parentComps);
     else rmSync(this.abs([...parentComps, target]), { recursive: true, force: true });
   }
@@ -353,6 +365,7 @@ class Extractor {
 export async function extractTar(entries: AsyncIterable<TarEntry>, targetDir: string, opts: ExtractOptions = {}): Promise<ExtractStats> {
   const root = realpathSync(targetDir);
   if (!lstatSync(root).isDirectory()) throw new EngineError('invalid-argument', `extraction target ${JSON.stringify(targetDir)} is not a directory`);
+  opts.split?.attach(root);
   const x = new Extractor(root, opts);
   for await (const entry of entries) await x.add(entry);
   x.finish();

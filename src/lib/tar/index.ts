@@ -14,3 +14,4 @@ export { maybeDecompress, detectCompression, type Compression } from './decompre
 export { TarWriter, packTar, tarChunks, type TarWriterEntry } from './tar-writer.js';
 export { packDirectory, walkDirectory, type PackDirectoryOptions } from './pack-directory.js';
 export { extractTar, isAllowedXattr, type ExtractOptions, type ExtractStats } from './extract-tar.js';
+export { TarSplitRecorder, rebuildTar, decodeTarSplit, encodeTarSplit, type TarSplitSink, type TarSplitRecord } from './tar-split.js';

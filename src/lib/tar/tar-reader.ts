@@ -6,6 +6,7 @@ import {
   BLOCK, MAX_META_SIZE, badArchive, decodeHeader, entryTypeOf, isZeroBlock, padding, parsePax,
   type TarHeader, type TarEntryType,
 } from './header.js';
+import type { TarSplitSink } from './tar-split.js';
 
 /** One archive member. `body` is readable once, and only until the iteration moves on. */
 export interface TarEntry extends TarHeader {
@@ -19,6 +20,8 @@ export type TarSource = AsyncIterable<Buffer | Uint8Array | string> | NodeJS.Rea
 export interface ReadTarOptions {
   /** Largest pax or GNU long-name payload accepted (default 1 MiB). */
   maxMetaSize?: number;
+  /** Hears every byte consumed from the source, in order (tar-split.ts). */
+  split?: TarSplitSink;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -38,7 +41,7 @@ export class ByteSource {
   private pos = 0;
   private ended = false;
 
-  constructor(source: TarSource) {
+  constructor(source: TarSource, private readonly tap?: (chunk: Buffer, body: boolean) => void) {
     this.it = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
   }
 
@@ -70,6 +73,7 @@ export class ByteSource {
     if (this.available() >= n) {
       const b = this.chunk.subarray(this.pos, this.pos + n);
       this.pos += n;
+      this.tap?.(b, false);
       return b;
     }
     const parts: Buffer[] = [];
@@ -80,19 +84,22 @@ export class ByteSource {
         throw truncated();
       }
       const take = Math.min(n - got, this.available());
-      parts.push(this.chunk.subarray(this.pos, this.pos + take));
+      const part = this.chunk.subarray(this.pos, this.pos + take);
+      parts.push(part);
+      this.tap?.(part, false);
       this.pos += take;
       got += take;
     }
     return Buffer.concat(parts, n);
   }
 
-  /** Between 1 and max bytes, whatever is at hand; throws at the end of the source. */
-  async next(max: number): Promise<Buffer> {
+  /** Between 1 and max bytes, whatever is at hand; throws at the end of the source. `body`: told to the tap. */
+  async next(max: number, body = false): Promise<Buffer> {
     if (this.available() === 0 && !(await this.pull())) throw truncated();
     const take = Math.min(max, this.available());
     const b = this.chunk.subarray(this.pos, this.pos + take);
     this.pos += take;
+    this.tap?.(b, body);
     return b;
   }
 
@@ -103,7 +110,8 @@ export class ByteSource {
 
   /** Reads and drops the rest of the source (trailing record padding), so upstream digests complete. */
   async drain(): Promise<void> {
-    while (await this.pull()) { /* discard */ }
+    if (this.tap && this.available() > 0) this.tap(this.chunk.subarray(this.pos), false);
+    while (await this.pull()) this.tap?.(this.chunk, false);
   }
 
   async close(): Promise<void> {
@@ -165,7 +173,8 @@ function xattrsOf(records: Map<string, Buffer>): Record<string, Buffer> {
  * extractor, not the reader, decides what a name means on disk.
  */
 export async function* readTar(source: TarSource, opts: ReadTarOptions = {}): AsyncGenerator<TarEntry, void, undefined> {
-  const src = new ByteSource(source);
+  const split = opts.split;
+  const src = new ByteSource(source, split ? (b, body) => split.bytes(b, body) : undefined);
   const maxMeta = opts.maxMetaSize ?? MAX_META_SIZE;
   const global = new Map<string, Buffer>();
   let pax: Map<string, Buffer> | undefined;
@@ -271,7 +280,7 @@ export async function* readTar(source: TarSource, opts: ReadTarOptions = {}): As
           state.claimed = true;
           while (state.remaining > 0) {
             if (!state.active) throw new Error(`tar entry "${name}": body read after the archive moved on`);
-            const chunk = await src.next(state.remaining);
+            const chunk = await src.next(state.remaining, true);
             state.remaining -= chunk.length;
             yield chunk;
           }
