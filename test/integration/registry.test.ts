@@ -4,15 +4,15 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { appendFileSync, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { startPierd, requires, engineRequirements, repoRoot, waitFor, sleep, type Engine } from './harness.js';
 
-const P = { pier: 5100, dreg: 5101, dregAuth: 5102, tls: 5103, tokenSrv: 5104, tokenReg: 5105, fault: 5106, refPush: 5107, deadMirror: 5108 };
+const P = { pier: 5100, dreg: 5101, dregAuth: 5102, tls: 5103, tokenSrv: 5104, tokenReg: 5105, fault: 5106, refPush: 5107, deadMirror: 5108, second: 5109 };
 const REF_DOCKER = 'unix:///run/ref-docker/docker.sock';
 
 interface Proc { proc: ChildProcess; log: () => string; stop: () => Promise<void> }
@@ -332,6 +332,83 @@ describe('registries', { skip: requires(...engineRequirements) || requires('pier
     assert.ok(issued.some((i) => i.startsWith('carol') && i.includes('repository:tok/bb:pull,push')), issued.join('\n'));
     assert.ok(issued.some((i) => i.startsWith('anonymous') && i.includes('repository:tok/bb:pull')), issued.join('\n'));
     await h.ok(['rmi', ref]);
+  });
+
+  it('a pulled layer is kept as a tar-split record, not a tar: save, skopeo, a push to another registry and a restart see the original digests', { skip: existsSync('/usr/bin/skopeo') ? false : 'skopeo is not installed' }, async () => {
+    // layer A: PAX headers, a long name, hard and symbolic links, an empty file, 3 MB of
+    // zeros and a whiteout; layer B writes one path twice (kept as a plain blob instead)
+    const src = join(tmp, 'split-src');
+    mkdirSync(join(src, 'd', 'ünï'), { recursive: true });
+    writeFileSync(join(src, 'd', 'f'), 'hello\n');
+    linkSync(join(src, 'd', 'f'), join(src, 'd', 'hard'));
+    symlinkSync('f', join(src, 'd', 'sym'));
+    writeFileSync(join(src, 'd', 'empty'), '');
+    writeFileSync(join(src, 'd', 'zeros'), Buffer.alloc(3_000_000));
+    writeFileSync(join(src, 'd', 'ünï', 'n'.repeat(180)), 'long');
+    writeFileSync(join(src, 'd', '.wh.gone'), '');
+    const aTar = join(tmp, 'split-a.tar');
+    assert.equal(spawnSync('tar', ['-C', src, '--format=posix', '-cf', aTar, '.']).status, 0);
+    const bTar = join(tmp, 'split-b.tar');
+    assert.equal(spawnSync('tar', ['-C', src, '-cf', bTar, 'd/f']).status, 0);
+    appendFileSync(join(src, 'd', 'f'), 'again\n');
+    assert.equal(spawnSync('tar', ['-C', src, '-rf', bTar, 'd/f']).status, 0);
+    const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+    const refA = `127.0.0.1:${P.pier}/split/a:1`;
+    const refB = `127.0.0.1:${P.pier}/split/b:1`;
+    for (const [tar, ref] of [[aTar, refA], [bTar, refB]] as const) {
+      await h.ok(['import', tar, ref]);
+      await h.ok(['push', ref], { timeout: 60_000 });
+      await h.ok(['rmi', ref]);
+      assert.match(await h.ok(['pull', ref], { timeout: 60_000 }), /Pull complete/);
+    }
+    const diffA = `sha256:${sha(readFileSync(aTar))}`;
+    const diffB = `sha256:${sha(readFileSync(bTar))}`;
+    assert.equal(await h.ok(['inspect', '--format', '{{index .RootFS.Layers 0}}', refA]), diffA);
+    const blobs = (): string[] => readdirSync(join(h.root!, 'content', 'blobs', 'sha256'));
+    const layer = (diff: string): string => join(h.root!, 'snapshots', 'layers', diff.slice(7));
+    assert.ok(!blobs().includes(diffA.slice(7)), 'layer A has no stored tar');
+    assert.ok(existsSync(join(layer(diffA), 'tar-split')), 'layer A has a tar-split record');
+    assert.ok(blobs().includes(diffB.slice(7)), 'layer B (a path written twice) is stored as a blob');
+    assert.ok(!existsSync(join(layer(diffB), 'tar-split')));
+    assert.equal(readdirSync(join(h.root!, 'content', 'ingest')).length, 0, 'no spill file left');
+
+    const checkSave = async (): Promise<void> => {
+      const saved = join(tmp, 'split-save.tar');
+      await h.ok(['save', '-o', saved, refA, refB]);
+      const out = join(tmp, 'split-save');
+      spawnSync('rm', ['-rf', out]);
+      mkdirSync(out);
+      assert.equal(spawnSync('tar', ['-C', out, '-xf', saved]).status, 0);
+      for (const f of readdirSync(join(out, 'blobs', 'sha256'))) assert.equal(sha(readFileSync(join(out, 'blobs', 'sha256', f))), f, `blob ${f} of the saved archive`);
+      assert.ok(readFileSync(join(out, 'blobs', 'sha256', diffA.slice(7))).equals(readFileSync(aTar)), 'the saved layer is the original tar');
+      const r = spawnSync('skopeo', ['copy', `docker-archive:${saved}:${refA}`, `oci:${join(tmp, 'split-oci')}:a`], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+    };
+    await checkSave();
+
+    // another registry: nothing to mount or skip there, so the layer is read (rebuilt) and uploaded
+    const second = pierRegistry(join(tmp, 'pier-reg-2'), P.second);
+    procs.push(second);
+    await waitFor(() => portOpen(P.second), { message: () => second.log() });
+    const refA2 = `127.0.0.1:${P.second}/split/a:1`;
+    await h.ok(['tag', refA, refA2]);
+    assert.match(await h.ok(['push', refA2], { timeout: 60_000 }), /: Pushed/);
+    const id = await h.ok(['inspect', '--format', '{{.Id}}', refA]);
+    await h.ok(['rmi', refA2]);
+
+    // the start-up sweep keeps a record-backed layer of a recorded image
+    await h.terminate();
+    await h.restart();
+    await checkSave();
+    await h.ok(['rmi', refA]);
+    assert.match(await h.ok(['pull', refA2], { timeout: 60_000 }), /Pull complete/);
+    assert.equal(await h.ok(['inspect', '--format', '{{.Id}}', refA2]), id);
+
+    // a layer changed on disk is not saved as if it were the original
+    writeFileSync(join(layer(diffA), 'fs', 'd', 'ünï', 'n'.repeat(180)), 'LONG');
+    const bad = await h.docker(['save', '-o', join(tmp, 'split-bad.tar'), refA2]);
+    assert.notEqual(bad.code, 0, 'save of a tampered layer fails');
+    await h.ok(['rmi', refA2, refB]);
   });
 
   describe('faults', () => {
