@@ -77,6 +77,20 @@ describe('registries', { skip: requires(...engineRequirements) || requires('pier
   let certsDir: string;
   let bigTar: string;
 
+  /** docker save of `refs`, unpacked: every blob's sha256 must be its name (layers: their diff ID). */
+  const saveAndCheck = async (refs: string[]): Promise<{ saved: string; out: string }> => {
+    const saved = join(tmp, 'save-check.tar');
+    await h.ok(['save', '-o', saved, ...refs], { timeout: 60_000 });
+    const out = join(tmp, 'save-check');
+    spawnSync('rm', ['-rf', out]);
+    mkdirSync(out);
+    assert.equal(spawnSync('tar', ['-C', out, '-xf', saved]).status, 0);
+    for (const f of readdirSync(join(out, 'blobs', 'sha256'))) {
+      assert.equal(createHash('sha256').update(readFileSync(join(out, 'blobs', 'sha256', f))).digest('hex'), f, `blob ${f} of the saved archive`);
+    }
+    return { saved, out };
+  };
+
   const pierPush = async (ref: string): Promise<string> => {
     await h.ok(['tag', h.image, ref]);
     return h.ok(['push', ref], { timeout: 60_000 });
@@ -373,13 +387,7 @@ describe('registries', { skip: requires(...engineRequirements) || requires('pier
     assert.equal(readdirSync(join(h.root!, 'content', 'ingest')).length, 0, 'no spill file left');
 
     const checkSave = async (): Promise<void> => {
-      const saved = join(tmp, 'split-save.tar');
-      await h.ok(['save', '-o', saved, refA, refB]);
-      const out = join(tmp, 'split-save');
-      spawnSync('rm', ['-rf', out]);
-      mkdirSync(out);
-      assert.equal(spawnSync('tar', ['-C', out, '-xf', saved]).status, 0);
-      for (const f of readdirSync(join(out, 'blobs', 'sha256'))) assert.equal(sha(readFileSync(join(out, 'blobs', 'sha256', f))), f, `blob ${f} of the saved archive`);
+      const { saved, out } = await saveAndCheck([refA, refB]);
       assert.ok(readFileSync(join(out, 'blobs', 'sha256', diffA.slice(7))).equals(readFileSync(aTar)), 'the saved layer is the original tar');
       const r = spawnSync('skopeo', ['copy', `docker-archive:${saved}:${refA}`, `oci:${join(tmp, 'split-oci')}:a`], { encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
@@ -479,6 +487,14 @@ describe('registries', { skip: requires(...engineRequirements) || requires('pier
       // once the image is recorded its lease is gone (the failed pull above keeps its own)
       const digest = /Digest: sha256:([0-9a-f]{64})/.exec(out)![1]!;
       assert.ok(!readdirSync(join(h.root!, 'images', 'leases')).some((f) => f.includes(digest)), 'lease left after the pull');
+      // both layers (the one kept across the kill included) rebuild their exact tars
+      const { out: saved } = await saveAndCheck([ref]);
+      const layers = (JSON.parse(readFileSync(join(saved, 'manifest.json'), 'utf8')) as Array<{ Layers: string[] }>)[0]!.Layers;
+      assert.equal(layers.length, 2);
+      const stored = readdirSync(join(h.root!, 'content', 'blobs', 'sha256'));
+      for (const d of JSON.parse(await h.ok(['inspect', '--format', '{{json .RootFS.Layers}}', ref])) as string[]) {
+        assert.ok(!stored.includes(d.slice(7)), `layer ${d} is kept as a tar-split record, not a blob`);
+      }
       await h.ok(['rmi', ref]);
     });
   });
