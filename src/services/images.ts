@@ -476,6 +476,7 @@ export class ImageService {
   private async rebuiltLayer(diffId: string): Promise<{ size: number; open(): AsyncIterable<Buffer> } | undefined> {
     if (!this.d.snapshotter.layerTar) return undefined;
     const tried = new Set<string>();
+    let broken: unknown;
     for (const img of this.images.values()) {
       const ids = img.config.rootfs.diff_ids;
       if (!ids.includes(diffId)) continue;
@@ -483,10 +484,15 @@ export class ImageService {
       for (let i = 0; i < ids.length; i++) {
         if (ids[i] !== diffId || tried.has(chain[i]!)) continue;
         tried.add(chain[i]!);
-        const t = await this.d.snapshotter.layerTar(chain[i]!).catch(() => undefined);
-        if (t && t.digest === diffId) return t;
+        try {
+          const t = await this.d.snapshotter.layerTar(chain[i]!);
+          if (t && t.digest === diffId) return t;
+        } catch (e) {
+          broken ??= e; // an unreadable record: another layer may still have a good one
+        }
       }
     }
+    if (broken !== undefined) throw broken;
     return undefined;
   }
 
