@@ -42,3 +42,43 @@ describe('ImageService leases', () => {
     assert.equal(store.leases.size, 0);
   });
 });
+
+describe('ImageService.readBlob with tar-split layers', () => {
+  const d1 = `sha256:${'1'.repeat(64)}`;
+  const d2 = `sha256:${'2'.repeat(64)}`;
+  const image = { id: `sha256:${'c'.repeat(64)}`, config: { rootfs: { type: 'layers', diff_ids: [d1, d2] } }, size: 0, parent: '', repoDigests: [] };
+  const collect = async (s: AsyncIterable<Buffer>): Promise<string> => { let o = ''; for await (const c of s) o += c.toString(); return o; };
+
+  function withLayers(layerTar: (chain: string) => Promise<{ digest: string; size: number; open(): AsyncIterable<Buffer> } | undefined>, stored: Set<string>): ImageService {
+    const store = new LeaseStore();
+    store.loadAll = async () => ({ images: [image as never], tags: {} });
+    const content = { has: async (d: string) => stored.has(d) } as unknown as ContentStore;
+    const snapshotter = { layerTar } as unknown as Snapshotter;
+    const svc = new ImageService({
+      store, content, snapshotter, events: new EventBus(), decompress: (s) => s,
+      readBlob: async function* (d) { if (!stored.has(d)) throw new Error(`ENOENT ${d}`); yield Buffer.from(`stored ${d.slice(7, 9)}`); },
+      blobSize: async () => 9,
+    });
+    return svc;
+  }
+
+  it('serves a stored blob as is, and a layer without one from its record, with the record size', async () => {
+    const svc = withLayers(async (chain) => chain === d1 ? { digest: d1, size: 7, open: async function* () { yield Buffer.from('rebuilt'); } } : undefined, new Set([d2]));
+    await svc.load();
+    assert.equal(await collect(svc.readBlob(d1)), 'rebuilt');
+    assert.equal(await svc.blobSize(d1), 7);
+    assert.equal(await collect(svc.readBlob(d2)), 'stored 22');
+    assert.equal(await svc.blobSize(d2), 9);
+    assert.equal(await svc.hasBlob(d1), true);
+    assert.equal(await svc.hasBlob(`sha256:${'9'.repeat(64)}`), false);
+  });
+
+  it('a record naming another digest is not used; an unreadable record is reported', async () => {
+    let svc = withLayers(async () => ({ digest: d2, size: 1, open: async function* () { yield Buffer.from('x'); } }), new Set());
+    await svc.load();
+    await assert.rejects(collect(svc.readBlob(d1)), /ENOENT/);
+    svc = withLayers(async () => { throw new Error('invalid tar split record: truncated'); }, new Set());
+    await svc.load();
+    await assert.rejects(collect(svc.readBlob(d1)), /invalid tar split record/);
+  });
+});
