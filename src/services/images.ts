@@ -1,7 +1,8 @@
 /**
  * Images: lookup by ID, prefix or reference; import of rootfs tarballs; tags; removal.
- * Layers live in the content store (uncompressed tar, digest = diff ID) and are unpacked
- * once into the snapshotter, keyed by chain ID.
+ * Layers live in the content store (uncompressed tar, digest = diff ID), or, when pulled, only
+ * as a tar-split record beside their files (readBlob rebuilds the tar), and are unpacked once
+ * into the snapshotter, keyed by chain ID.
  */
 import {
   type Reference, parseReference, withDefaultTag, canonicalString, familiarString, familiarName, isFullHexId,
@@ -166,7 +167,8 @@ export class ImageService {
   /**
    * Adds one layer: the (possibly compressed) tar is stored uncompressed in the content
    * store (its digest is the diff ID, checked against `expectedDiffId` when given) and
-   * unpacked once on top of `parentChain`. Idempotent: a layer already unpacked is reused.
+   * unpacked once on top of `parentChain`; with an expected diff ID on a snapshotter that
+   * keeps tar-split records, the tar is only hashed and the record replaces it. Idempotent: a layer already unpacked is reused.
    * `onUnpacked` (single-pass path only) hears how far the unpack is, in bytes of `tar` as
    * given: for a compressed stream, its bytes read so far scaled by the share of their
    * uncompressed output already unpacked (docker pull's Extracting counts).
