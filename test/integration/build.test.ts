@@ -1,6 +1,6 @@
 // docker build (classic builder, DOCKER_BUILDKIT=0) and pier build against a real pierd; the
 // produced image config is compared with what the reference dockerd builds from the same
-// Dockerfile when its socket exists (unix:///run/ref-docker/docker.sock).
+// Dockerfile when one answers (harness refDockerHost: the run's own, started by tools/run-tests.mjs).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -9,11 +9,11 @@ import { createServer, type Server } from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { startPierd, requires, engineRequirements, repoRoot, waitFor, type Engine, type DockerResult } from './harness.js';
+import { startPierd, requires, engineRequirements, refDockerHost, refDockerUp, repoRoot, waitFor, type Engine, type DockerResult } from './harness.js';
 
-const REF = '/run/ref-docker/docker.sock';
+const REF = refDockerHost.replace(/^unix:\/\//, '');
 // A socket file can outlive its daemon: ask it.
-const hasRef = existsSync(REF) && spawnSync('docker', ['-H', `unix://${REF}`, 'version'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
+const hasRef = refDockerUp();
 const BK0 = { DOCKER_BUILDKIT: '0' };
 // `pier registry serve` for the FROM-pull test: 127.0.0.1 only, a port of this file's own
 const REGISTRY_PORT = 41837;

@@ -20,6 +20,17 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../
 export const externalHost = process.env.PIER_TEST_DOCKER_HOST || undefined;
 export const isExternal = externalHost !== undefined;
 export const networkNone = process.env.PIER_TEST_NETWORK_NONE === '1';
+/**
+ * The reference dockerd the comparison tests ask: the one tools/run-tests.mjs started for this
+ * run (PIER_TEST_REF_DOCKER), or one an operator runs at /run/ref-docker (bench/README).
+ */
+export const refDockerHost = process.env.PIER_TEST_REF_DOCKER || 'unix:///run/ref-docker/docker.sock';
+/** Whether the reference dockerd answers (asked once per test file). */
+export function refDockerUp(): boolean {
+  refUpCache ??= spawnSync('docker', ['-H', refDockerHost, 'version'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
+  return refUpCache;
+}
+let refUpCache: boolean | undefined;
 const keepTmp = process.env.PIER_TEST_KEEP === '1';
 const verbose = process.env.PIER_TEST_VERBOSE === '1';
 

@@ -8,13 +8,13 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { startPierd, requires, engineRequirements, type Engine } from './harness.js';
+import { startPierd, requires, engineRequirements, refDockerHost, refDockerUp, type Engine } from './harness.js';
 import { tarChunks, type TarWriterEntry } from '../../src/lib/tar/index.js';
 
-const REF = 'unix:///run/ref-docker/docker.sock';
+const REF = refDockerHost;
 const sha = (b: Buffer | string): string => 'sha256:' + createHash('sha256').update(b).digest('hex');
 const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-const refUp = (): boolean => existsSync('/run/ref-docker/docker.sock') && spawnSync('docker', ['-H', REF, 'version'], { stdio: 'ignore' }).status === 0;
+const refUp = refDockerUp;
 
 async function tarBuffer(entries: TarWriterEntry[]): Promise<Buffer> {
   const parts: Buffer[] = [];

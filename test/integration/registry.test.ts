@@ -10,10 +10,10 @@ import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
-import { startPierd, requires, engineRequirements, repoRoot, waitFor, sleep, type Engine } from './harness.js';
+import { startPierd, requires, engineRequirements, refDockerHost, refDockerUp, repoRoot, waitFor, sleep, type Engine } from './harness.js';
 
 const P = { pier: 5100, dreg: 5101, dregAuth: 5102, tls: 5103, tokenSrv: 5104, tokenReg: 5105, fault: 5106, refPush: 5107, deadMirror: 5108, second: 5109 };
-const REF_DOCKER = 'unix:///run/ref-docker/docker.sock';
+const REF_DOCKER = refDockerHost;
 
 interface Proc { proc: ChildProcess; log: () => string; stop: () => Promise<void> }
 
@@ -499,7 +499,7 @@ describe('registries', { skip: requires(...engineRequirements) || requires('pier
     });
   });
 
-  it('the reference dockerd pulls from and pushes to pier registry', { skip: existsSync('/run/ref-docker/docker.sock') && spawnSync('docker', ['-H', REF_DOCKER, 'version'], { stdio: 'ignore', timeout: 10_000 }).status === 0 ? false : 'no reference dockerd answers' }, async () => {
+  it('the reference dockerd pulls from and pushes to pier registry', { skip: refDockerUp() ? false : 'no reference dockerd answers' }, async () => {
     const ref = `127.0.0.1:${P.pier}/refd/bb:1`;
     await pierPush(ref);
     const env = { ...process.env, DOCKER_CONFIG: join(tmp, 'refcli') } as Record<string, string>;

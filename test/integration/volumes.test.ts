@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startPierd, requires, engineRequirements, inspect, mountsUnder, repoRoot, type Engine } from './harness.js';
+import { startPierd, requires, engineRequirements, refDockerHost, refDockerUp, inspect, mountsUnder, repoRoot, type Engine } from './harness.js';
 
-const REF = 'unix:///run/ref-docker/docker.sock';
-const refUp = spawnSync('docker', ['-H', REF, 'version', '--format', '{{.Server.Version}}'], { encoding: 'utf8' }).status === 0;
+const REF = refDockerHost;
+const refUp = refDockerUp();
 const ref = (args: string[]) => spawnSync('docker', ['-H', REF, ...args], { encoding: 'utf8' });
 const hasCompose = spawnSync('sh', ['-c', 'command -v docker-compose'], { stdio: 'ignore' }).status === 0;
 
