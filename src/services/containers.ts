@@ -980,9 +980,10 @@ function resolvConfFor(host: string, hc: HostConfigWire): string {
   if (hc.DnsSearch?.length) search = hc.DnsSearch;
   if (hc.DnsOptions?.length) options = hc.DnsOptions;
   if (ns.length === 0) ns = ['8.8.8.8', '8.8.4.4'];
+  // Docker's order: nameservers, then search, then options
   return [
-    ...(search.length ? [`search ${search.join(' ')}`] : []),
     ...ns.map((n) => `nameserver ${n}`),
+    ...(search.length ? [`search ${search.join(' ')}`] : []),
     ...(options.length ? [`options ${options.join(' ')}`] : []),
   ].join('\n') + '\n';
 }
