@@ -6,7 +6,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import type { EngineClient } from '../../client/index.js';
-import type { FlagDef, ParsedFlags } from '../flags/index.js';
+import { flagList, parseFilterList, type FlagDef, type ParsedFlags } from '../flags/index.js';
 
 export const PROG = 'pier';
 
@@ -104,4 +104,42 @@ export function flagErrorText(message: string, path: string, usage: string): str
 
 export function writeOut(s: OutStream, text: string): void {
   if (text.length) s.write(text);
+}
+
+/** Docker's error line for a failed call: `Error response from daemon: …`. */
+export function daemonError(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return m.startsWith('Error') ? m : `Error response from daemon: ${m}`;
+}
+
+/** The repeated `--filter key=value` flag as Engine API filters; a malformed one is exit 125. */
+export function filterFlag(p: ParsedFlags): Record<string, Record<string, boolean>> {
+  try {
+    return parseFilterList(flagList(p, 'filter'));
+  } catch (e) {
+    throw new StatusError(125, (e as Error).message);
+  }
+}
+
+/** The `filters` query parameter: the JSON of the filters, or none when empty. */
+export const filtersQuery = (f: Record<string, Record<string, boolean>>): string | undefined =>
+  Object.keys(f).length ? JSON.stringify(f) : undefined;
+
+/**
+ * Removes named objects one after another (volume rm, network rm): each name is printed on
+ * success, the daemon's error line otherwise; exit 1 once any failed.
+ */
+export async function removeEach(env: CommandEnv, names: readonly string[], remove: (name: string) => Promise<unknown>): Promise<number> {
+  let failed = false;
+  for (const n of names) {
+    try {
+      await remove(n);
+      env.io.stdout.write(`${n}\n`);
+    } catch (e) {
+      env.io.stderr.write(`${daemonError(e)}\n`);
+      failed = true;
+    }
+  }
+  if (failed) throw new StatusError(1, '');
+  return 0;
 }

@@ -2,7 +2,7 @@
  * `pier images [-a] [-q] [--digests] [--no-trunc] [-f FILTER] [--format] [REPOSITORY[:TAG]]`:
  * GET /images/json, one row per repository:tag.
  */
-import { flagBool, flagList, flagString, parseFilterList, type ParsedFlags } from '../../flags/index.js';
+import { flagBool, flagString, type ParsedFlags } from '../../flags/index.js';
 import {
   DEFAULT_IMAGE_TABLE,
   DEFAULT_IMAGE_TABLE_DIGESTS,
@@ -12,7 +12,7 @@ import {
   prepareFormat,
   renderRows,
 } from '../../format/index.js';
-import { StatusError, type CommandEnv, type CommandSpec } from '../command.js';
+import { StatusError, type CommandEnv, type CommandSpec, filterFlag, filtersQuery } from '../command.js';
 
 export const command: CommandSpec = {
   usage: '[OPTIONS] [REPOSITORY[:TAG]]',
@@ -32,18 +32,13 @@ export const command: CommandSpec = {
     let format = flagString(p, 'format');
     if (flagBool(p, 'quiet')) format = '{{.ID}}';
     else if (format === '' || format === 'table') format = digests ? DEFAULT_IMAGE_TABLE_DIGESTS : DEFAULT_IMAGE_TABLE;
-    let filters: Record<string, Record<string, boolean>>;
-    try {
-      filters = parseFilterList(flagList(p, 'filter'));
-    } catch (e) {
-      throw new StatusError(125, (e as Error).message);
-    }
+    const filters = filterFlag(p);
     if (p.args[0]) (filters['reference'] ??= {})[p.args[0]] = true;
     try {
       const prepared = prepareFormat(format);
       const list = await env.client().imageList({
         all: flagBool(p, 'all'),
-        filters: Object.keys(filters).length ? JSON.stringify(filters) : undefined,
+        filters: filtersQuery(filters),
       });
       const rows = imageRows(list, { trunc: !flagBool(p, 'no-trunc'), digests: digests || /\.Digest\b/.test(format), now: env.now });
       env.io.stdout.write(renderRows(prepared, rows, imageHeader()));

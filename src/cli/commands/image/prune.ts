@@ -3,8 +3,8 @@
  * unless -a), after asking like docker unless -f.
  */
 import { humanSize } from '../../../api/units.js';
-import { flagBool, flagList, parseFilterList, type ParsedFlags } from '../../flags/index.js';
-import { StatusError, type CommandEnv, type CommandSpec, type InStream } from '../command.js';
+import { flagBool,  type ParsedFlags } from '../../flags/index.js';
+import { type CommandEnv, type CommandSpec, type InStream, filterFlag } from '../command.js';
 
 const WARN_DANGLING = 'WARNING! This will remove all dangling images.';
 const WARN_ALL = 'WARNING! This will remove all images without at least one container associated to them.';
@@ -37,12 +37,7 @@ export const command: CommandSpec = {
   ],
   args: { kind: 'none' },
   async run(env: CommandEnv, p: ParsedFlags): Promise<number> {
-    let filters: Record<string, Record<string, boolean>>;
-    try {
-      filters = parseFilterList(flagList(p, 'filter'));
-    } catch (e) {
-      throw new StatusError(125, (e as Error).message);
-    }
+    const filters = filterFlag(p);
     const all = flagBool(p, 'all');
     filters['dangling'] = { [all ? 'false' : 'true']: true };
     if (!flagBool(p, 'force') && !(await confirm(env, all ? WARN_ALL : WARN_DANGLING))) return 0;

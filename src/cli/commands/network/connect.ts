@@ -1,7 +1,6 @@
 /** `pier network connect [--alias A] [--ip IP] NETWORK CONTAINER`: POST /networks/{id}/connect. */
 import { flagList, flagString, type ParsedFlags } from '../../flags/index.js';
-import { StatusError, type CommandEnv, type CommandSpec } from '../command.js';
-import { daemonError } from './network-request.js';
+import { StatusError, type CommandEnv, type CommandSpec, daemonError } from '../command.js';
 
 export const command: CommandSpec = {
   usage: '[OPTIONS] NETWORK CONTAINER',

@@ -1,8 +1,8 @@
 /** `pier network inspect [-f FORMAT] NETWORK...`: GET /networks/{id}. */
 import { flagString, type ParsedFlags } from '../../flags/index.js';
-import { type CommandEnv, type CommandSpec } from '../command.js';
+import { type CommandEnv, type CommandSpec, daemonError } from '../command.js';
 import { writeInspect } from '../inspect-writer.js';
-import { inspectNetworkRaw, daemonError } from './network-request.js';
+import { inspectNetworkRaw } from './network-request.js';
 
 export const command: CommandSpec = {
   usage: '[OPTIONS] NETWORK [NETWORK...]',

@@ -1,7 +1,7 @@
 /** `pier network ls [-q] [-f FILTER] [--no-trunc]`: GET /networks. */
-import { flagBool, flagList, flagString, parseFilterList, type ParsedFlags } from '../../flags/index.js';
+import { flagBool, flagString, type ParsedFlags } from '../../flags/index.js';
 import { tabwrite } from '../../format/index.js';
-import { StatusError, type CommandEnv, type CommandSpec } from '../command.js';
+import { StatusError, type CommandEnv, type CommandSpec, filterFlag, filtersQuery } from '../command.js';
 import { listNetworks } from './network-request.js';
 
 export const command: CommandSpec = {
@@ -16,9 +16,8 @@ export const command: CommandSpec = {
   ],
   args: { kind: 'none' },
   async run(env: CommandEnv, p: ParsedFlags): Promise<number> {
-    let filters: Record<string, Record<string, boolean>>;
-    try { filters = parseFilterList(flagList(p, 'filter')); } catch (e) { throw new StatusError(125, (e as Error).message); }
-    const list = (await listNetworks(env, Object.keys(filters).length ? JSON.stringify(filters) : undefined)).sort((a, b) => (a.Name < b.Name ? -1 : 1));
+    const filters = filterFlag(p);
+    const list = (await listNetworks(env, filtersQuery(filters))).sort((a, b) => (a.Name < b.Name ? -1 : 1));
     const id = (s: string): string => (flagBool(p, 'no-trunc') ? s : s.slice(0, 12));
     if (flagBool(p, 'quiet')) { for (const n of list) env.io.stdout.write(`${id(n.Id)}\n`); return 0; }
     if (flagString(p, 'format')) throw new StatusError(1, 'pier network ls: --format is not supported yet');

@@ -14,9 +14,3 @@ export const listNetworks = (env: CommandEnv, filters?: string): Promise<Network
 
 export const inspectNetworkRaw = async (env: CommandEnv, ref: string): Promise<string> =>
   JSON.stringify(await env.client().json<unknown>('GET', `/networks/${encodeURIComponent(ref)}`));
-
-/** Docker's error line for a failed call: `Error response from daemon: …`. */
-export function daemonError(e: unknown): string {
-  const m = e instanceof Error ? e.message : String(e);
-  return m.startsWith('Error') ? m : `Error response from daemon: ${m}`;
-}

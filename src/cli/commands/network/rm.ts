@@ -1,7 +1,6 @@
 /** `pier network rm NETWORK...`: DELETE /networks/{id}; prints each name. */
 import type { ParsedFlags } from '../../flags/index.js';
-import { StatusError, type CommandEnv, type CommandSpec } from '../command.js';
-import { daemonError } from './network-request.js';
+import { removeEach, type CommandEnv, type CommandSpec } from '../command.js';
 
 export const command: CommandSpec = {
   usage: 'NETWORK [NETWORK...]',
@@ -10,17 +9,6 @@ export const command: CommandSpec = {
   flags: [{ long: 'force', short: 'f', kind: 'bool', usage: 'Do not error if the network does not exist' }],
   args: { kind: 'min', n: 1 },
   async run(env: CommandEnv, p: ParsedFlags): Promise<number> {
-    let failed = false;
-    for (const n of p.args) {
-      try {
-        await env.client().call('DELETE', `/networks/${encodeURIComponent(n)}`);
-        env.io.stdout.write(`${n}\n`);
-      } catch (e) {
-        env.io.stderr.write(`${daemonError(e)}\n`);
-        failed = true;
-      }
-    }
-    if (failed) throw new StatusError(1, '');
-    return 0;
+    return removeEach(env, p.args, (n) => env.client().call('DELETE', `/networks/${encodeURIComponent(n)}`));
   },
 };

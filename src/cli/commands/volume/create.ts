@@ -1,7 +1,6 @@
 /** `pier volume create [OPTIONS] [VOLUME]`: POST /volumes/create; prints the name. */
 import { flagList, flagString, kvListToMap, type ParsedFlags } from '../../flags/index.js';
-import { StatusError, type CommandEnv, type CommandSpec } from '../command.js';
-import { daemonError } from './volume-request.js';
+import { StatusError, type CommandEnv, type CommandSpec, daemonError } from '../command.js';
 
 export const command: CommandSpec = {
   usage: '[OPTIONS] [VOLUME]',

@@ -1,8 +1,7 @@
 /** `pier volume inspect [-f FORMAT] VOLUME...`: GET /volumes/{name}. */
 import { flagString, type ParsedFlags } from '../../flags/index.js';
-import { type CommandEnv, type CommandSpec } from '../command.js';
+import { type CommandEnv, type CommandSpec, daemonError } from '../command.js';
 import { writeInspect } from '../inspect-writer.js';
-import { daemonError } from './volume-request.js';
 
 export const command: CommandSpec = {
   usage: '[OPTIONS] VOLUME [VOLUME...]',

@@ -1,7 +1,7 @@
 /** `pier volume ls [-q] [-f FILTER]`: GET /volumes. */
-import { flagBool, flagList, flagString, parseFilterList, type ParsedFlags } from '../../flags/index.js';
+import { flagBool, flagString, type ParsedFlags } from '../../flags/index.js';
 import { tabwrite } from '../../format/index.js';
-import { StatusError, type CommandEnv, type CommandSpec } from '../command.js';
+import { StatusError, type CommandEnv, type CommandSpec, filterFlag, filtersQuery } from '../command.js';
 import { listVolumes } from './volume-request.js';
 
 export const command: CommandSpec = {
@@ -15,9 +15,8 @@ export const command: CommandSpec = {
   ],
   args: { kind: 'none' },
   async run(env: CommandEnv, p: ParsedFlags): Promise<number> {
-    let filters: Record<string, Record<string, boolean>>;
-    try { filters = parseFilterList(flagList(p, 'filter')); } catch (e) { throw new StatusError(125, (e as Error).message); }
-    const list = (await listVolumes(env, Object.keys(filters).length ? JSON.stringify(filters) : undefined)).sort((a, b) => (a.Name < b.Name ? -1 : 1));
+    const filters = filterFlag(p);
+    const list = (await listVolumes(env, filtersQuery(filters))).sort((a, b) => (a.Name < b.Name ? -1 : 1));
     if (flagBool(p, 'quiet')) { for (const v of list) env.io.stdout.write(`${v.Name}\n`); return 0; }
     if (flagString(p, 'format')) throw new StatusError(1, 'pier volume ls: --format is not supported yet');
     const rows = ['DRIVER\tVOLUME NAME', ...list.map((v) => `${v.Driver}\t${v.Name}`)];

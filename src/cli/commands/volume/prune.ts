@@ -1,7 +1,7 @@
 /** `pier volume prune [-f] [-a] [--filter]`: POST /volumes/prune. */
-import { flagBool, flagList, parseFilterList, type ParsedFlags } from '../../flags/index.js';
+import { flagBool,  type ParsedFlags } from '../../flags/index.js';
 import { humanSize } from '../../../api/units.js';
-import { StatusError, type CommandEnv, type CommandSpec } from '../command.js';
+import { StatusError, type CommandEnv, type CommandSpec, filterFlag, filtersQuery } from '../command.js';
 
 export const command: CommandSpec = {
   usage: '[OPTIONS]',
@@ -15,11 +15,10 @@ export const command: CommandSpec = {
   args: { kind: 'none' },
   async run(env: CommandEnv, p: ParsedFlags): Promise<number> {
     if (!flagBool(p, 'force')) throw new StatusError(1, 'WARNING! This will remove anonymous local volumes not used by at least one container.\nuse -f to confirm (pier does not prompt)');
-    let filters: Record<string, Record<string, boolean>>;
-    try { filters = parseFilterList(flagList(p, 'filter')); } catch (e) { throw new StatusError(125, (e as Error).message); }
+    const filters = filterFlag(p);
     if (flagBool(p, 'all')) filters.all = { true: true };
     const r = await env.client().json<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }>('POST', '/volumes/prune', {
-      query: { filters: Object.keys(filters).length ? JSON.stringify(filters) : undefined },
+      query: { filters: filtersQuery(filters) },
     });
     let out = '';
     if (r.VolumesDeleted?.length) out += `Deleted Volumes:\n${r.VolumesDeleted.join('\n')}\n\n`;

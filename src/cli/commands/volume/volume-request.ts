@@ -11,9 +11,3 @@ export interface VolumeSummary {
 
 export const listVolumes = async (env: CommandEnv, filters?: string): Promise<VolumeSummary[]> =>
   (await env.client().json<{ Volumes: VolumeSummary[] | null }>('GET', '/volumes', { query: { filters } })).Volumes ?? [];
-
-/** Docker's error line for a failed call: `Error response from daemon: …`. */
-export function daemonError(e: unknown): string {
-  const m = e instanceof Error ? e.message : String(e);
-  return m.startsWith('Error') ? m : `Error response from daemon: ${m}`;
-}
