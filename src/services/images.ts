@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { conflict, errnoCode, invalidArgument, notFound } from '../lib/errdefs.js';
 import { BackgroundHash } from '../lib/hashing/index.js';
 import { tee, TeeAbortedError } from '../lib/streams/index.js';
-import { detectCompression, TarSplitRecorder } from '../lib/tar/index.js';
+import { detectCompression, TarSplitRecorder, type BlobFetch } from '../lib/tar/index.js';
 import type { EventBus } from './events.js';
 
 export interface ImageServiceDeps {
@@ -173,13 +173,13 @@ export class ImageService {
    * given: for a compressed stream, its bytes read so far scaled by the share of their
    * uncompressed output already unpacked (docker pull's Extracting counts).
    */
-  async addLayer(tar: AsyncIterable<Buffer>, parentChain: string | undefined, expectedDiffId?: string, onUnpacked?: (inputBytes: number) => void): Promise<{ diffId: string; chainId: string; size: number }> {
+  async addLayer(tar: AsyncIterable<Buffer> | BlobFetch, parentChain: string | undefined, expectedDiffId?: string, onUnpacked?: (inputBytes: number) => void): Promise<{ diffId: string; chainId: string; size: number }> {
     const r = await this.addLayerUnmarked(tar, parentChain, expectedDiffId, onUnpacked);
     this.fresh.add(r.diffId).add(r.chainId);
     return r;
   }
 
-  private async addLayerUnmarked(tar: AsyncIterable<Buffer>, parentChain: string | undefined, expectedDiffId?: string, onUnpacked?: (inputBytes: number) => void): Promise<{ diffId: string; chainId: string; size: number }> {
+  private async addLayerUnmarked(tar: AsyncIterable<Buffer> | BlobFetch, parentChain: string | undefined, expectedDiffId?: string, onUnpacked?: (inputBytes: number) => void): Promise<{ diffId: string; chainId: string; size: number }> {
     if (expectedDiffId) {
       // The diff ID is known (pull, load): one pass over the data feeds both the verified
       // blob write and the unpack. A digest mismatch removes the layer it unpacked.
@@ -187,6 +187,20 @@ export class ImageService {
       // marked before the checks below, so a layer found present is not swept away meanwhile
       this.fresh.add(expectedDiffId).add(chainId);
       if (!(await this.d.content.has(expectedDiffId)) && !(await this.d.snapshotter.hasLayer(chainId))) {
+        const { applyLayerBlob } = this.d.snapshotter;
+        if (applyLayerBlob && this.d.spillDir !== undefined) {
+          // The blob goes to the snapshotter as it is: gunzip, the diff ID check, the unpack
+          // and the tar-split record run off the event loop there.
+          const spillPath = join(this.d.spillDir, `split-${randomBytes(8).toString('hex')}`);
+          try {
+            const { spilled } = await applyLayerBlob.call(this.d.snapshotter, chainId, tar, { diffId: expectedDiffId, spillPath, ...(onUnpacked ? { onConsumed: onUnpacked } : {}) });
+            if (spilled) await this.ingestSpill(spillPath, expectedDiffId, chainId);
+          } finally {
+            await rm(spillPath, { force: true });
+          }
+          return { diffId: expectedDiffId, chainId, size: await this.d.snapshotter.layerSize(chainId) };
+        }
+        if (!(Symbol.asyncIterator in tar)) throw new Error('addLayer: a BlobFetch needs a snapshotter with applyLayerBlob (see unpacksBlobs)');
         let read = 0, produced = 0, unpacked = 0;
         const plain = this.d.decompress(onUnpacked ? counted(tar, (n) => { read += n; }) : tar);
         const [toBlob, toLayer] = tee(onUnpacked ? counted(plain, (n) => { produced += n; }) : plain);
@@ -212,12 +226,7 @@ export class ImageService {
           // Exact rebuilding was not guaranteed (a path written twice, a whiteout of this
           // layer's own file...): the recorder wrote the whole tar aside; it becomes the blob.
           const spill = split?.spilled;
-          if (spill) {
-            await this.d.content.ingest(createReadStream(spill, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>, { digest: expectedDiffId }).catch(async (e: unknown) => {
-              await this.d.snapshotter.removeLayer(chainId).catch(() => {});
-              throw e;
-            });
-          }
+          if (spill) await this.ingestSpill(spill, expectedDiffId, chainId);
         } finally {
           if (split) {
             split.dispose();
@@ -226,6 +235,14 @@ export class ImageService {
         }
         return { diffId: expectedDiffId, chainId, size: await this.d.snapshotter.layerSize(chainId) };
       }
+    }
+    if (!(Symbol.asyncIterator in tar)) {
+      // A BlobFetch whose layer is there already (another pull made it meanwhile) or whose
+      // tar is stored: the blob itself is not needed.
+      if (!expectedDiffId) throw new Error('addLayer: a BlobFetch needs the diff ID');
+      const chainId = parentChain === undefined ? expectedDiffId : sha256(`${parentChain} ${expectedDiffId}`);
+      if (!(await this.d.snapshotter.hasLayer(chainId))) await this.d.snapshotter.applyLayer(chainId, parentChain, this.d.readBlob(expectedDiffId));
+      return { diffId: expectedDiffId, chainId, size: await this.d.snapshotter.layerSize(chainId) };
     }
     if (!expectedDiffId && this.canStageLayers) {
       // commit, import, build: the diff ID is learnt at the end, but an overlay layer does not
@@ -257,6 +274,19 @@ export class ImageService {
   /** Whether layers can be unpacked before their chain is known (stageLayer); not with vfs. */
   get canStageLayers(): boolean {
     return !!(this.d.snapshotter.stageLayer && this.d.snapshotter.commitStaged && this.d.snapshotter.discardStaged);
+  }
+
+  /** A spilled tar-split recording (the whole layer tar) stored as the layer's blob; on failure the layer goes too. */
+  private async ingestSpill(path: string, diffId: string, chainId: string): Promise<void> {
+    await this.d.content.ingest(createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>, { digest: diffId }).catch(async (e: unknown) => {
+      await this.d.snapshotter.removeLayer(chainId).catch(() => {});
+      throw e;
+    });
+  }
+
+  /** addLayer takes a registry BlobFetch (with the diff ID): the snapshotter fetches and unpacks it off the event loop. */
+  get unpacksBlobs(): boolean {
+    return !!this.d.snapshotter.applyLayerBlob && this.d.spillDir !== undefined;
   }
 
   /** Unpacks a plain layer tar into a staging directory (see Snapshotter.stageLayer). */

@@ -111,19 +111,34 @@ export class RegistryPuller {
     // The layers completed so far stay for the next pull if this one dies (kill -9 included).
     const lease = `pull ${plan.digest}`;
     if (todo.length > 0) await this.d.images.lease(lease, [...diffIds, ...chain]);
-    let next = 0;
-    let failed: unknown;
-    const worker = async (): Promise<void> => {
-      while (next < todo.length && failed === undefined) {
-        const i = todo[next++]!;
-        try {
-          await this.layer(repo, layers[i]!, diffIds[i]!, i === 0 ? undefined : chain[i - 1], chain[i]!, progress);
-        } catch (e) {
-          failed ??= e;
-        }
-      }
+    // `limit` downloads at a time; a layer frees its slot when its download ends, so the next
+    // download overlaps the end of its unpacking (Docker's download manager does the same).
+    let slots = limit;
+    const queue: Array<() => void> = [];
+    const download = async (): Promise<() => void> => {
+      if (slots > 0) slots--;
+      else await new Promise<void>((r) => queue.push(r));
+      let held = true;
+      return () => {
+        if (!held) return;
+        held = false;
+        const nextUp = queue.shift();
+        if (nextUp) nextUp();
+        else slots++;
+      };
     };
-    await Promise.all(Array.from({ length: Math.min(limit, todo.length) }, worker));
+    let failed: unknown;
+    await Promise.all(todo.map(async (i) => {
+      const done = await download();
+      try {
+        if (failed !== undefined) return;
+        await this.layer(repo, layers[i]!, diffIds[i]!, i === 0 ? undefined : chain[i - 1], chain[i]!, progress, done);
+      } catch (e) {
+        failed ??= e;
+      } finally {
+        done();
+      }
+    }));
     if (failed !== undefined) throw failed;
 
     const img = await this.d.images.addImage({
@@ -139,11 +154,15 @@ export class RegistryPuller {
     return { id: img.id, upToDate };
   }
 
-  /** One layer: shared with a concurrent pull of the same chain, else downloaded and unpacked. */
-  private async layer(repo: RegistryRepo, desc: Descriptor, diffId: string, parent: string | undefined, chainId: string, progress: ProgressSink): Promise<void> {
+  /**
+   * One layer: shared with a concurrent pull of the same chain, else downloaded and unpacked.
+   * `downloaded` is called once the layer's bytes are all in (or it was shared with another pull).
+   */
+  private async layer(repo: RegistryRepo, desc: Descriptor, diffId: string, parent: string | undefined, chainId: string, progress: ProgressSink, downloaded: () => void): Promise<void> {
     const id = shortId(desc.digest);
     const running = this.inflight.get(chainId);
     if (running) {
+      downloaded();
       await running;
       progress({ status: 'Download complete', progressDetail: {}, id });
       progress({ status: 'Pull complete', progressDetail: {}, id });
@@ -153,13 +172,10 @@ export class RegistryPuller {
       if (!isLayerType(desc.mediaType)) throw invalidArgument(`unsupported layer media type ${desc.mediaType}`);
       let last = 0;
       const total = desc.size;
-      const body = this.d.remote.openBlob(repo, desc.digest, {
-        size: desc.size,
-        onBytes: (n) => {
-          const now = Date.now();
-          if (now - last >= 100 || n === total) { last = now; progress({ status: 'Downloading', progressDetail: { current: n, total }, id }); }
-        },
-      });
+      const onBytes = (n: number): void => {
+        const now = Date.now();
+        if (now - last >= 100 || n === total) { last = now; progress({ status: 'Downloading', progressDetail: { current: n, total }, id }); }
+      };
       // The layer unpacks while it downloads; once the download is complete, Extracting shows
       // how much of it is unpacked, in compressed bytes like Docker, until it all is.
       let complete = false;
@@ -173,13 +189,22 @@ export class RegistryPuller {
         lastShown = now;
         progress({ status: 'Extracting', progressDetail: { current: unpacked, total }, id });
       };
-      const announced = (async function* () {
-        yield* body;
+      const downloadComplete = (): void => {
         complete = true;
+        downloaded();
         progress({ status: 'Verifying Checksum', progressDetail: {}, id });
         progress({ status: 'Download complete', progressDetail: {}, id });
         extracting(true);
-      })();
+      };
+      // Where the snapshotter can, a worker thread fetches, verifies and unpacks the blob
+      // (the event loop only relays progress); else the bytes pass through here.
+      const fetchInWorker = this.d.remote.blobFetch && this.d.images.unpacksBlobs;
+      const announced = fetchInWorker
+        ? this.d.remote.blobFetch!(repo, desc.digest, { size: desc.size, onBytes, onComplete: downloadComplete })
+        : (async function* (body: AsyncIterable<Buffer>) {
+          yield* body;
+          downloadComplete();
+        })(this.d.remote.openBlob(repo, desc.digest, { size: desc.size, onBytes }));
       try {
         await this.d.images.addLayer(announced, parent, diffId, (n) => {
           unpacked = Math.min(n, total);
@@ -191,7 +216,8 @@ export class RegistryPuller {
         if (e instanceof EngineError && /digest mismatch/.test(e.message)) throw invalidArgument(`filesystem layer verification failed for digest ${desc.digest}`);
         // A gzip or tar error before the end of the stream may be a corrupted download: fetch the
         // blob again only to check its digest, so the error names the real cause.
-        if (!complete && e instanceof EngineError && e.kind === 'invalid-argument') {
+        // (A worker's fetch has checked that already.)
+        if (!fetchInWorker && !complete && e instanceof EngineError && e.kind === 'invalid-argument') {
           for await (const chunk of this.d.remote.openBlob(repo, desc.digest, { size: desc.size })) void chunk;
         }
         throw e;

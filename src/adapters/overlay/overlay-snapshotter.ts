@@ -19,7 +19,7 @@ import { type IdentityMapping, mappingKey, ownerOnHost } from '../../core/oci/in
 import { idmappedBindMount, mount, openUserNamespace, unmountIfMounted, MS_RDONLY } from '../../lib/sys/index.js';
 import { shiftedCopy } from './shifted-copy.js';
 import { errnoCode, invalidArgument, notFound } from '../../lib/errdefs.js';
-import { decodeTarSplit, rebuildTar, type TarSplitRecorder } from '../../lib/tar/index.js';
+import { decodeTarSplit, rebuildTar, unpackBlobInWorker, unpackInWorker, type BlobFetch, type TarSplitRecorder } from '../../lib/tar/index.js';
 
 /** Unpacks a layer tar into `dir`; `split` must be given to both readTar and extractTar. */
 export type LayerUnpacker = (tar: AsyncIterable<Buffer>, dir: string, split?: TarSplitRecorder) => Promise<{ size: number }>;
@@ -176,21 +176,39 @@ export class OverlaySnapshotter implements Snapshotter {
 
   async applyLayer(chainId: string, _parent: string | undefined, tar: AsyncIterable<Buffer>, split?: TarSplitRecorder): Promise<{ size: number }> {
     const staged = await this.stageLayer(tar, split);
-    await this.commitStaged(staged, chainId).catch(async (e: unknown) => {
-      await this.discardStaged(staged);
-      throw e;
-    });
+    await this.commit(staged, chainId);
     return { size: staged.size };
+  }
+
+  async applyLayerBlob(chainId: string, blob: AsyncIterable<Buffer> | BlobFetch, opts: { diffId: string; spillPath: string; onConsumed?: (bytes: number) => void }): Promise<{ size: number; spilled: boolean }> {
+    let spilled = false;
+    const staged = await this.stage(async (fs) => {
+      const job = { dir: fs, whiteouts: 'overlay' as const, split: { digest: opts.diffId, spillPath: opts.spillPath } };
+      const r = Symbol.asyncIterator in blob ? await unpackInWorker(blob, job, opts.onConsumed) : await unpackBlobInWorker(blob, job, opts.onConsumed);
+      if (r.digest !== opts.diffId) throw invalidArgument(`digest mismatch: expected ${opts.diffId}, got ${r.digest}`);
+      spilled = r.spilled;
+      return { size: r.bytes, ...(r.record ? { record: r.record } : {}) };
+    });
+    await this.commit(staged, chainId);
+    return { size: staged.size, spilled };
   }
 
   /** Unpacks into `tmp/stage-<random>` (emptied at start): a layer's dir does not depend on its parent. */
   async stageLayer(tar: AsyncIterable<Buffer>, split?: TarSplitRecorder): Promise<StagedLayer> {
+    return this.stage(async (fs) => {
+      const { size } = await this.unpack(tar, fs, split);
+      const record = split?.finish().record;
+      return { size, ...(record ? { record } : {}) };
+    });
+  }
+
+  /** A staging dir whose `fs` `fill` unpacks; removed again if that fails. */
+  private async stage(fill: (fsDir: string) => Promise<{ size: number; record?: Uint8Array }>): Promise<StagedLayer> {
     const dir = join(this.root, 'tmp', `stage-${randomBytes(8).toString('hex')}`);
     await mkdir(join(dir, 'fs'), { recursive: true, mode: 0o755 });
     try {
-      const { size } = await this.unpack(tar, join(dir, 'fs'), split);
+      const { size, record } = await fill(join(dir, 'fs'));
       // written before the layer becomes visible (one rename), so a layer has its record or none
-      const record = split?.finish().record;
       if (record) await writeFile(join(dir, TAR_SPLIT), record, { mode: 0o600 });
       await writeFile(join(dir, 'size'), String(size));
       return { dir, size };
@@ -198,6 +216,13 @@ export class OverlaySnapshotter implements Snapshotter {
       await rm(dir, { recursive: true, force: true });
       throw e;
     }
+  }
+
+  private async commit(staged: StagedLayer, chainId: string): Promise<void> {
+    await this.commitStaged(staged, chainId).catch(async (e: unknown) => {
+      await this.discardStaged(staged);
+      throw e;
+    });
   }
 
   async commitStaged(staged: StagedLayer, chainId: string): Promise<void> {

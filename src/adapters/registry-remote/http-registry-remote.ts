@@ -19,6 +19,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isIP } from 'node:net';
 import type { RegistryCredentials, RegistryRemote, RegistryRepo, RemoteManifest } from '../../core/ports/index.js';
+import type { BlobFetch, FetchSpec, FetchVerdict } from '../../lib/tar/index.js';
 import { EngineError, invalidArgument, notFound } from '../../lib/errdefs.js';
 import { BackgroundHash, sharedBuffer } from '../../lib/hashing/index.js';
 
@@ -251,8 +252,8 @@ export class HttpRegistryRemote implements RegistryRemote {
     }
   }
 
-  private authError(method: string, url: string, repo: RegistryRepo, res: http.IncomingMessage, body: Buffer): EngineError {
-    const ch = parseChallenge(res.headers['www-authenticate'] as string | undefined);
+  private authError(method: string, url: string, repo: RegistryRepo, headers: http.IncomingHttpHeaders, body: Buffer): EngineError {
+    const ch = parseChallenge(headers['www-authenticate'] as string | undefined);
     const verb = method === 'HEAD' ? 'Head' : method === 'GET' ? 'Get' : method === 'PUT' ? 'Put' : method === 'PATCH' ? 'Patch' : 'Post';
     if (ch?.scheme === 'basic' && !repo.auth?.username) return new EngineError('unauthenticated', `${verb} "${url}": no basic auth credentials`);
     return new EngineError('unauthenticated', `${verb} "${url}": ${registryErrorText(body) || 'unauthorized: authentication required'}`);
@@ -287,7 +288,7 @@ export class HttpRegistryRemote implements RegistryRemote {
     const { res, url } = await this.call(from, [this.repoScope(repo, 'pull')], 'GET', `/v2/${repo.path}/manifests/${reference}`, { headers: { Accept: MANIFEST_TYPES.join(', ') } });
     const body = await readAll(res);
     const shown = `${repo.domain}/${repo.path}${reference.startsWith('sha256:') ? '@' : ':'}${reference}`;
-    if (res.statusCode === 401) throw this.authError('GET', url, repo, res, body);
+    if (res.statusCode === 401) throw this.authError('GET', url, repo, res.headers, body);
     if (res.statusCode === 404) throw notFound(`manifest for ${shown} not found: ${registryErrorText(body) || 'manifest unknown: manifest unknown'}`);
     if (res.statusCode === 403) throw new EngineError('permission-denied', `pull access denied for ${repo.domain}/${repo.path}, repository does not exist or may require 'docker login': ${registryErrorText(body) || 'denied'}`);
     if (res.statusCode !== 200) throw new EngineError('unavailable', `error fetching manifest ${shown}: status ${res.statusCode}: ${registryErrorText(body)}`);
@@ -329,7 +330,7 @@ export class HttpRegistryRemote implements RegistryRemote {
       for (;;) {
         try {
           const { res, url } = await this.call(sources[from]!, [this.repoScope(repo, 'pull')], 'GET', `/v2/${repo.path}/blobs/${digest}`, { headers: got > 0 ? { Range: `bytes=${got}-` } : {} });
-          if (res.statusCode === 401) throw this.authError('GET', url, repo, res, await readAll(res));
+          if (res.statusCode === 401) throw this.authError('GET', url, repo, res.headers, await readAll(res));
           if (res.statusCode === 404) { await readAll(res); throw notFound(`blob ${digest} not found in ${repo.domain}/${repo.path}`); }
           if (res.statusCode !== 200 && res.statusCode !== 206) {
             const b = await readAll(res);
@@ -369,10 +370,68 @@ export class HttpRegistryRemote implements RegistryRemote {
     }
   }
 
+  /**
+   * openBlob's transfer made by a worker (lib/tar unpackBlobInWorker): the same sources
+   * (mirrors first), auth, retries and errors; the worker fetches, resumes and verifies.
+   */
+  blobFetch(repo: RegistryRepo, digest: string, opts: { size?: number; onBytes?: (n: number) => void; onComplete?: () => void } = {}): BlobFetch {
+    const sources = this.pullSources(repo);
+    const scopes = [this.repoScope(repo, 'pull')];
+    let from = 0;
+    let refreshed = false;
+    let ep: Endpoint | undefined;
+    let url = '';
+    // A mirror that fails before the first byte: the next source (as openBlob).
+    const nextSource = (got: number): FetchVerdict | undefined => {
+      if (got > 0 || from >= sources.length - 1) return undefined;
+      from++;
+      refreshed = false;
+      return { retry: 'now' };
+    };
+    return {
+      digest,
+      ...(opts.size !== undefined ? { size: opts.size } : {}),
+      retries: this.o.retries ?? 5,
+      retryDelayMs: this.o.retryDelayMs ?? 200,
+      request: async (fresh) => {
+        const src = sources[from]!;
+        ep = await this.endpoint(src.domain);
+        const authz = await this.token(ep, src.domain, scopes, src.auth, fresh);
+        url = `${ep.base}/v2/${repo.path}/blobs/${digest}`;
+        const spec: FetchSpec = { url, headers: { 'User-Agent': this.o.userAgent ?? 'pier', ...(authz ? { Authorization: authz } : {}) } };
+        if (ep.tls) spec.tls = ep.tls as FetchSpec['tls'];
+        return spec;
+      },
+      answered: (status, headers, body, got) => {
+        const next = nextSource(got);
+        if (next) return next;
+        if (status === 401 && !refreshed && ep) {
+          // as call(): a new challenge, or a bearer token that expired, gets one fresh token
+          const ch = parseChallenge(headers['www-authenticate']);
+          if (ch && (!ep.challenge || ch.scheme !== ep.challenge.scheme || ep.challenge.scheme === 'bearer')) {
+            ep.challenge = ch;
+            refreshed = true;
+            return { retry: 'fresh' };
+          }
+        }
+        if (status === 401) return { error: this.authError('GET', url, repo, headers, body) };
+        if (status === 404) return { error: notFound(`blob ${digest} not found in ${repo.domain}/${repo.path}`) };
+        const error = new EngineError(status >= 500 ? 'unavailable' : 'invalid-argument', `error fetching blob ${digest}: status ${status}: ${registryErrorText(body)}`);
+        return status >= 500 ? { retry: 'backoff', error } : { error };
+      },
+      lost: (error, got) => {
+        refreshed = false; // the request was accepted: a later 401 may be an expired token
+        return nextSource(got) ?? (isRetryable(error) ? { retry: 'backoff', error } : { error });
+      },
+      ...(opts.onBytes ? { onBytes: opts.onBytes } : {}),
+      ...(opts.onComplete ? { onComplete: opts.onComplete } : {}),
+    };
+  }
+
   async hasBlob(repo: RegistryRepo, digest: string): Promise<boolean> {
     const { res, url } = await this.call(repo, [this.repoScope(repo, 'pull,push')], 'HEAD', `/v2/${repo.path}/blobs/${digest}`);
     res.resume();
-    if (res.statusCode === 401) throw this.authError('HEAD', url, repo, res, Buffer.alloc(0));
+    if (res.statusCode === 401) throw this.authError('HEAD', url, repo, res.headers, Buffer.alloc(0));
     return res.statusCode === 200;
   }
 
@@ -381,7 +440,7 @@ export class HttpRegistryRemote implements RegistryRemote {
       `/v2/${repo.path}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(fromPath)}`, { body: Buffer.alloc(0) });
     const body = await readAll(res);
     if (res.statusCode === 201) return true;
-    if (res.statusCode === 401) throw this.authError('POST', url, repo, res, body);
+    if (res.statusCode === 401) throw this.authError('POST', url, repo, res.headers, body);
     if (res.statusCode === 202 && res.headers.location) {
       const loc = new URL(res.headers.location, url).toString();
       const c = await this.call(repo, [this.repoScope(repo, 'pull,push')], 'DELETE', loc);
@@ -394,7 +453,7 @@ export class HttpRegistryRemote implements RegistryRemote {
     const scopes = [this.repoScope(repo, 'pull,push')];
     const start = await this.call(repo, scopes, 'POST', `/v2/${repo.path}/blobs/uploads/`, { body: Buffer.alloc(0) });
     const sb = await readAll(start.res);
-    if (start.res.statusCode === 401) throw this.authError('POST', start.url, repo, start.res, sb);
+    if (start.res.statusCode === 401) throw this.authError('POST', start.url, repo, start.res.headers, sb);
     if (start.res.statusCode !== 202 || !start.res.headers.location) throw uploadError(start.res.statusCode, sb, repo);
     let loc = new URL(start.res.headers.location, start.url).toString();
     const patch = await this.call(repo, scopes, 'PATCH', loc, { headers: { 'Content-Type': 'application/octet-stream' }, body: data });
@@ -411,7 +470,7 @@ export class HttpRegistryRemote implements RegistryRemote {
   async putManifest(repo: RegistryRepo, tag: string, mediaType: string, bytes: Buffer): Promise<string> {
     const { res, url } = await this.call(repo, [this.repoScope(repo, 'pull,push')], 'PUT', `/v2/${repo.path}/manifests/${tag}`, { headers: { 'Content-Type': mediaType }, body: bytes });
     const body = await readAll(res);
-    if (res.statusCode === 401) throw this.authError('PUT', url, repo, res, body);
+    if (res.statusCode === 401) throw this.authError('PUT', url, repo, res.headers, body);
     if (res.statusCode !== 201 && res.statusCode !== 200) throw uploadError(res.statusCode, body, repo);
     return String(res.headers['docker-content-digest'] ?? 'sha256:' + createHash('sha256').update(bytes).digest('hex'));
   }

@@ -40,7 +40,9 @@ export class JsonBlobDigestMap implements BlobDigestMap {
     if (list.length > 16) list.length = 16;
     this.writing = this.writing.then(async () => {
       await ensureDir(dirname(this.file));
-      await writeJsonAtomic(this.file, this.data);
+      // A cache (a lost entry only means a blob is checked or uploaded again): replaced
+      // atomically, not synced, so a pull does not wait for the disk once per layer.
+      await writeJsonAtomic(this.file, this.data, { fsync: false });
     });
     await this.writing;
   }

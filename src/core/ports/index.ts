@@ -6,7 +6,7 @@ import type { ContainerRecord } from '../container/index.js';
 import type { ImageRecord } from '../image/index.js';
 import type { Spec, Process, IdentityMapping } from '../oci/index.js';
 import type { NetworkRecord } from '../network/index.js';
-import type { TarSplitRecorder } from '../../lib/tar/index.js';
+import type { BlobFetch, TarSplitRecorder } from '../../lib/tar/index.js';
 
 export * from './resources.js';
 
@@ -74,6 +74,16 @@ export interface Snapshotter {
    * (then the caller stores the spilled tar as a blob; lib/tar/tar-split.ts).
    */
   applyLayer(chainId: string, parentChainId: string | undefined, tar: AsyncIterable<Buffer>, split?: TarSplitRecorder): Promise<{ size: number }>;
+  /**
+   * A pulled layer blob (gzip or plain tar) unpacked as `chainId` in one pass off the event
+   * loop, checked against `diffId` (the sha256 of the tar; a mismatch is `invalid-argument`
+   * "digest mismatch: ..." and leaves nothing) and kept with a tar-split record. When exact
+   * rebuilding is not guaranteed the whole tar is written to `spillPath` and `spilled` is
+   * true: the caller stores it as the blob and removes the file. `onConsumed` hears the
+   * running total of blob bytes unpacked. A BlobFetch is fetched, resumed and verified by
+   * the worker itself. Optional (snapshotters that have `layerTar`).
+   */
+  applyLayerBlob?(chainId: string, blob: AsyncIterable<Buffer> | BlobFetch, opts: { diffId: string; spillPath: string; onConsumed?: (bytes: number) => void }): Promise<{ size: number; spilled: boolean }>;
   /**
    * The layer's tar rebuilt from its tar-split record and unpacked files (verified against
    * the record's digest while it streams), or undefined when the layer has no record.
@@ -185,6 +195,8 @@ export interface RegistryRemote {
   getManifest(repo: RegistryRepo, reference: string): Promise<RemoteManifest>;
   /** A blob's bytes, verified while streaming; `onBytes` sees the running count. */
   openBlob(repo: RegistryRepo, digest: string, opts?: { size?: number; onBytes?: (n: number) => void }): AsyncIterable<Buffer>;
+  /** The same blob for a worker to fetch and verify itself (Snapshotter.applyLayerBlob); optional. */
+  blobFetch?(repo: RegistryRepo, digest: string, opts?: { size?: number; onBytes?: (n: number) => void; onComplete?: () => void }): BlobFetch;
   hasBlob(repo: RegistryRepo, digest: string): Promise<boolean>;
   /** Cross-repository mount; false when the registry answered with an upload instead. */
   mountBlob(repo: RegistryRepo, digest: string, fromPath: string): Promise<boolean>;

@@ -14,4 +14,5 @@ export { maybeDecompress, detectCompression, type Compression } from './decompre
 export { TarWriter, packTar, tarChunks, type TarWriterEntry } from './tar-writer.js';
 export { packDirectory, walkDirectory, type PackDirectoryOptions } from './pack-directory.js';
 export { extractTar, isAllowedXattr, type ExtractOptions, type ExtractStats } from './extract-tar.js';
+export { unpackInWorker, unpackBlobInWorker, type UnpackJob, type UnpackResult, type BlobFetch, type FetchSpec, type FetchVerdict } from './unpack-in-worker.js';
 export { TarSplitRecorder, rebuildTar, decodeTarSplit, encodeTarSplit, type TarSplitSink, type TarSplitRecord } from './tar-split.js';
