@@ -2,10 +2,8 @@
  * Compression sniffing for layer and archive streams: gzip is undone transparently, the other
  * formats image layers may use are recognised and refused with a clear message.
  */
-import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import { EngineError } from '../errdefs.js';
-import { badArchive } from './header.js';
+import { gunzip } from './gunzip.js';
 import type { TarSource } from './tar-reader.js';
 
 export type Compression = 'none' | 'gzip' | 'zstd' | 'bzip2' | 'xz';
@@ -26,9 +24,6 @@ function toBuffer(chunk: unknown): Buffer {
   if (typeof chunk === 'string') return Buffer.from(chunk, 'latin1');
   throw new TypeError('stream yielded a chunk that is not bytes');
 }
-
-const isZlibError = (e: unknown): boolean =>
-  !!e && typeof e === 'object' && typeof (e as { code?: unknown }).code === 'string' && String((e as { code: string }).code).startsWith('Z_');
 
 /**
  * Returns the stream's bytes, gunzipped if they start with the gzip magic. zstd, bzip2 and xz
@@ -68,19 +63,7 @@ export async function* maybeDecompress(source: TarSource): AsyncGenerator<Buffer
       yield* all();
       return;
     }
-    const input = Readable.from(all(), { objectMode: false });
-    const gunzip = createGunzip({ chunkSize: 1 << 20 });
-    input.on('error', (e) => gunzip.destroy(e));
-    input.pipe(gunzip);
-    try {
-      for await (const chunk of gunzip) yield chunk as Buffer;
-    } catch (e) {
-      if (isZlibError(e)) throw badArchive(`invalid gzip stream: ${(e as Error).message}`);
-      throw e;
-    } finally {
-      input.destroy();
-      gunzip.destroy();
-    }
+    yield* gunzip(all());
   } finally {
     await it.return?.();
   }

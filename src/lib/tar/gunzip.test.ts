@@ -1,0 +1,94 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { constants, crc32, createGzip, deflateRawSync, gzipSync, gunzipSync, type Gzip } from 'node:zlib';
+import { EngineError } from '../errdefs.js';
+import { chunked, collect } from './fixture-kit.js';
+import { gunzip } from './gunzip.js';
+
+const text = (n: number): Buffer => Buffer.from(Array.from({ length: n / 16 }, (_, i) => `line ${String(i % 977).padStart(9, '0')}\n`).join(''));
+
+/** gzip of `parts`, switching the level before each part (level 0 makes stored blocks). */
+async function mixed(parts: Array<[number, Buffer]>): Promise<Buffer> {
+  const gz = createGzip({ level: parts[0]![0] }) as Gzip & { params(level: number, strategy: number, cb: () => void): void };
+  const out = collect(gz);
+  for (const [level, data] of parts) {
+    await new Promise<void>((r) => gz.params(level, constants.Z_DEFAULT_STRATEGY, () => r()));
+    await new Promise<void>((r) => gz.write(data, () => r()));
+  }
+  gz.end();
+  return out;
+}
+
+/** A member with every optional header field (FEXTRA, FNAME, FCOMMENT, FHCRC). */
+function fancyMember(data: Buffer): Buffer {
+  const head = Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 4 | 8 | 16 | 2, 0, 0, 0, 0, 0, 3]), Buffer.from([5, 0]), Buffer.from('extra'), Buffer.from('name\0'), Buffer.from('a comment\0')]);
+  const hcrc = Buffer.alloc(2);
+  hcrc.writeUInt16LE(crc32(head) & 0xffff);
+  const trailer = Buffer.alloc(8);
+  trailer.writeUInt32LE(crc32(data), 0);
+  trailer.writeUInt32LE(data.length, 4);
+  return Buffer.concat([head, hcrc, deflateRawSync(data, { level: 0 }), trailer]);
+}
+
+const sizes = [7, 5000, 65536, 1 << 20];
+
+async function same(gz: Buffer): Promise<void> {
+  const want = gunzipSync(gz);
+  for (const size of sizes) assert.ok((await collect(gunzip(chunked(gz, size)))).equals(want), `differs with ${size}-byte chunks`);
+}
+
+async function fails(gz: Buffer, words: RegExp): Promise<void> {
+  await assert.rejects(collect(gunzip(chunked(gz, 4096))), (e: unknown) => e instanceof EngineError && e.kind === 'invalid-argument' && words.test(e.message));
+}
+
+describe('gunzip', () => {
+  it('passes stored blocks through (incompressible data) with the same output as zlib', async () => {
+    await same(gzipSync(randomBytes(700_000), { level: 1 }));
+    await same(gzipSync(randomBytes(200_000), { level: 0 }));
+    await same(gzipSync(Buffer.alloc(0)));
+    const small = gzipSync(randomBytes(20_000), { level: 0 });
+    assert.ok((await collect(gunzip(chunked(small, 1)))).equals(gunzipSync(small)), 'differs with 1-byte chunks');
+  });
+
+  it('hands compressed blocks to zlib, also after stored ones whose bytes they refer back to', async () => {
+    await same(gzipSync(text(1 << 20)));
+    // a compressed start, then megabytes more: zlib's output comes in several pieces per write
+    await same(gzipSync(Buffer.concat([text(600_000), randomBytes(3 << 20)]), { level: 1 }));
+    const r = randomBytes(100_000);
+    // the text part repeats the end of the stored part: its matches reach into the dictionary
+    await same(await mixed([[0, r], [9, Buffer.concat([r.subarray(90_000), text(50_000), r.subarray(95_000)])], [0, randomBytes(70_000)]]));
+  });
+
+  it('reads several members, skips zero padding after them, and every optional header field', async () => {
+    await same(Buffer.concat([gzipSync(randomBytes(80_000), { level: 1 }), gzipSync(text(40_000)), gzipSync(randomBytes(1000), { level: 0 })]));
+    await same(Buffer.concat([gzipSync(text(4000)), Buffer.alloc(1024)]));
+    const data = randomBytes(3000);
+    assert.ok((await collect(gunzip(chunked(fancyMember(data), 3)))).equals(data));
+  });
+
+  it('refuses what zlib refuses, in zlib\'s words', async () => {
+    const good = gzipSync(randomBytes(50_000), { level: 1 });
+    const badCrc = Buffer.from(good);
+    badCrc[badCrc.length - 8]! ^= 1;
+    await fails(badCrc, /incorrect data check/);
+    const badLen = Buffer.from(good);
+    badLen[badLen.length - 1]! ^= 1;
+    await fails(badLen, /incorrect length check/);
+    await fails(good.subarray(0, 30_000), /unexpected end of file/);
+    await fails(gzipSync(text(100_000)).subarray(0, 2000), /unexpected end of file/);
+    const badNlen = Buffer.from(good);
+    badNlen[13]! ^= 0xff; // the first stored block's NLEN
+    await fails(badNlen, /invalid stored block lengths/);
+    await fails(Buffer.concat([good, Buffer.from('garbage!!!!')]), /incorrect header check/);
+    const method = Buffer.from(good);
+    method[2] = 7;
+    await fails(method, /unknown compression method/);
+    const hcrc = fancyMember(randomBytes(10));
+    hcrc[32]! ^= 1; // the header CRC (after 32 bytes of header)
+    await fails(hcrc, /header crc mismatch/);
+    const corrupt = gzipSync(text(100_000));
+    corrupt[500]! ^= 0x55;
+    await assert.rejects(collect(gunzip(chunked(corrupt, 4096))), (e: unknown) => e instanceof EngineError && /invalid gzip stream/.test(e.message));
+  });
+});
