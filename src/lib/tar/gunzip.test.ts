@@ -60,6 +60,52 @@ describe('gunzip', () => {
     await same(await mixed([[0, r], [9, Buffer.concat([r.subarray(90_000), text(50_000), r.subarray(95_000)])], [0, randomBytes(70_000)]]));
   });
 
+  it('matches zlib on streams mixing stored, fixed and dynamic blocks at every level and strategy (seeded)', async () => {
+    let seed = 12345;
+    const rnd = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n; };
+    const strategies = [constants.Z_DEFAULT_STRATEGY, constants.Z_FILTERED, constants.Z_HUFFMAN_ONLY, constants.Z_RLE, constants.Z_FIXED];
+    for (let round = 0; round < 40; round++) {
+      const parts: Array<[number, Buffer]> = [];
+      let made = Buffer.alloc(0);
+      for (let k = 0, n = 1 + rnd(5); k < n; k++) {
+        const size = rnd(3) === 0 ? rnd(2000) : rnd(300_000);
+        const kind = rnd(3);
+        const data = kind === 0 ? randomBytes(size) : kind === 1 ? text(size) : Buffer.concat([made.subarray(Math.max(0, made.length - 40_000)), randomBytes(100)]);
+        parts.push([rnd(10), data]);
+        made = Buffer.concat([made, data]);
+      }
+      const gz = createGzip({ level: parts[0]![0], strategy: strategies[rnd(5)]! }) as Gzip & { params(level: number, strategy: number, cb: () => void): void };
+      const out = collect(gz);
+      for (const [level, data] of parts) {
+        await new Promise<void>((r) => gz.params(level, strategies[rnd(5)]!, () => r()));
+        await new Promise<void>((r) => gz.write(data, () => r()));
+      }
+      gz.end();
+      const stream = await out;
+      const got = await collect(gunzip(chunked(stream, 1 + rnd(100_000))));
+      assert.ok(got.equals(made), `round ${round}: output differs`);
+    }
+  });
+
+  it('never hangs or throws anything but invalid-argument on corrupted streams, and agrees with zlib (seeded)', async () => {
+    let seed = 777;
+    const rnd = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n; };
+    const base = await mixed([[6, text(20_000)], [0, randomBytes(30_000)], [1, Buffer.concat([text(5000), randomBytes(5000)])], [9, text(10_000)]]);
+    for (let round = 0; round < 300; round++) {
+      const bad = Buffer.from(base);
+      for (let k = 0, n = 1 + rnd(3); k < n; k++) bad[10 + rnd(bad.length - 10)] = rnd(256);
+      let want: Buffer | undefined;
+      try { want = gunzipSync(bad); } catch { want = undefined; }
+      try {
+        const got = await collect(gunzip(chunked(bad, 1 + rnd(20_000))));
+        assert.ok(want && got.equals(want), `round ${round}: accepted what zlib refuses, or gave other bytes`);
+      } catch (e) {
+        if (!(e instanceof EngineError) || e.kind !== 'invalid-argument') throw e;
+        assert.equal(want, undefined, `round ${round}: refused what zlib accepts: ${e.message}`);
+      }
+    }
+  });
+
   it('reads several members, skips zero padding after them, and every optional header field', async () => {
     await same(Buffer.concat([gzipSync(randomBytes(80_000), { level: 1 }), gzipSync(text(40_000)), gzipSync(randomBytes(1000), { level: 0 })]));
     await same(Buffer.concat([gzipSync(text(4000)), Buffer.alloc(1024)]));

@@ -14,8 +14,11 @@
  */
 import { crc32, createInflateRaw } from 'node:zlib';
 import { badArchive } from './header.js';
+import { BlockInflater } from './inflate-blocks.js';
 
 const WINDOW = 32 * 1024;
+/** Output of compressed blocks in a row decoded here before zlib takes over (at a byte boundary). */
+const JS_BUDGET = 256 * 1024;
 /** Input handed to zlib at once (fewer thread-pool round trips than socket-sized pieces). */
 const INFLATE_PIECE = 1 << 20;
 
@@ -122,6 +125,7 @@ interface Check { crc: number; size: number; window: Window }
 
 export async function* gunzip(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer, void, undefined> {
   const input = new Input(source[Symbol.asyncIterator]());
+  let inflater: BlockInflater | undefined; // made at the first compressed block, then reused
   try {
     for (let member = 0; ; member++) {
       if (member > 0) {
@@ -140,29 +144,74 @@ export async function* gunzip(source: AsyncIterable<Buffer>): AsyncGenerator<Buf
         check.window.add(b);
         return b;
       };
-      for (;;) {
-        if (!(await input.fill(1))) throw bad('unexpected end of file');
-        const first = input.byte(0);
-        const final = (first & 1) === 1;
-        const type = (first >> 1) & 3;
-        if (type === 3) throw bad('invalid block type');
-        if (type !== 0) {
-          yield* inflateRest(input, check.window.bytes(), pass);
-          break;
+      // Stored blocks are read from `input` a whole byte at a time; compressed ones by a
+      // BlockInflater (`js`), which holds the input while a block ends inside a byte.
+      let js: BlockInflater | undefined;
+      let run = 0; // output of compressed blocks since the last stored block
+      const feed = async (need: number): Promise<void> => {
+        while (js!.available < need && !js!.inputDone) {
+          const b = await input.takeUpTo(64 * 1024);
+          if (b.length === 0) js!.inputDone = true;
+          else js!.add(b);
         }
-        // a stored block: the header's other bits pad to the byte; then LEN, NLEN, LEN bytes
-        if (!(await input.fill(5))) throw bad('unexpected end of file');
-        const h = input.take(5);
-        const len = h.readUInt16LE(1);
-        if ((len ^ 0xffff) !== h.readUInt16LE(3)) throw bad('invalid stored block lengths');
-        for (let left = len; left > 0;) {
+      };
+      for (;;) {
+        let final: boolean;
+        let type: number;
+        if (js && !js.aligned) {
+          await feed(1);
+          final = js.bits(1) === 1;
+          type = js.bits(2);
+          if (type === 0) { // the stored block's LEN starts at the next byte
+            input.unshift(js.rest());
+            js = undefined;
+          }
+        } else {
+          if (js) { input.unshift(js.rest()); js = undefined; }
           if (!(await input.fill(1))) throw bad('unexpected end of file');
-          const piece = input.takeSome(left);
-          left -= piece.length;
-          yield pass(piece);
+          const first = input.byte(0);
+          final = (first & 1) === 1;
+          type = (first >> 1) & 3;
+          if (type === 0) input.take(1);
+          else if (type !== 3 && run >= JS_BUDGET) {
+            // a long run of compressed blocks, starting on a byte: zlib takes the member's rest
+            yield* inflateRest(input, check.window.bytes(), pass);
+            break;
+          } else {
+            js = (inflater ??= new BlockInflater()).reset(check.window.bytes());
+            await feed(1);
+            js.bits(3);
+          }
+        }
+        if (type === 3) throw bad('invalid block type');
+        if (type === 0) {
+          // a stored block: LEN, NLEN, then LEN bytes as they are
+          if (!(await input.fill(4))) throw bad('unexpected end of file');
+          const h = input.take(4);
+          const len = h.readUInt16LE(0);
+          if ((len ^ 0xffff) !== h.readUInt16LE(2)) throw bad('invalid stored block lengths');
+          for (let left = len; left > 0;) {
+            if (!(await input.fill(1))) throw bad('unexpected end of file');
+            const piece = input.takeSome(left);
+            left -= piece.length;
+            yield pass(piece);
+          }
+          run = 0;
+        } else {
+          await feed(1024); // a dynamic header's code lengths
+          js!.startBlock(type as 1 | 2);
+          for (;;) {
+            const step = js!.run();
+            if (step === 'need-input') { await feed(64 * 1024); continue; }
+            const out = js!.take();
+            run += out.length;
+            if (out.length > 0) yield pass(out);
+            if (step === 'block-end') break;
+          }
         }
         if (final) break;
       }
+      if (js) input.unshift(js.rest());
       if (!(await input.fill(8))) throw bad('unexpected end of file');
       const t = input.take(8);
       if (t.readUInt32LE(0) !== check.crc >>> 0) throw bad('incorrect data check');

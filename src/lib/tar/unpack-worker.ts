@@ -91,8 +91,8 @@ class Feed implements AsyncIterable<Buffer> {
         yield b;
         continue;
       }
-      this.ack(true);
-      if (this.ended) return;
+      if (this.ended) { this.ack(true); return; }
+      if (this.ackEvery === 0) this.ack(true);
       await new Promise<void>((r) => { this.wake = r; });
     }
   }
