@@ -3,7 +3,7 @@
  * formats image layers may use are recognised and refused with a clear message.
  */
 import { EngineError } from '../errdefs.js';
-import { gunzip } from './gunzip.js';
+import { gunzip, type GunzipOptions } from './gunzip.js';
 import type { TarSource } from './tar-reader.js';
 
 export type Compression = 'none' | 'gzip' | 'zstd' | 'bzip2' | 'xz';
@@ -28,9 +28,9 @@ function toBuffer(chunk: unknown): Buffer {
 /**
  * Returns the stream's bytes, gunzipped if they start with the gzip magic. zstd, bzip2 and xz
  * throw `invalid-argument` "unsupported compression: <format>"; a corrupt or truncated gzip
- * stream throws `invalid-argument` "invalid gzip stream: ...".
+ * stream throws `invalid-argument` "invalid gzip stream: ...". `opts`: see GunzipOptions.
  */
-export async function* maybeDecompress(source: TarSource): AsyncGenerator<Buffer, void, undefined> {
+export async function* maybeDecompress(source: TarSource, opts: GunzipOptions = {}): AsyncGenerator<Buffer, void, undefined> {
   const it = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
   const head: Buffer[] = [];
   let headLength = 0;
@@ -63,7 +63,7 @@ export async function* maybeDecompress(source: TarSource): AsyncGenerator<Buffer
       yield* all();
       return;
     }
-    yield* gunzip(all());
+    yield* gunzip(all(), opts);
   } finally {
     await it.return?.();
   }

@@ -8,8 +8,9 @@
  * Input chunks over shared memory (the registry adapter's pieces) are passed without a
  * copy and must not change afterwards; other chunks are copied. At most WINDOW bytes are
  * on their way to the worker at once: the source is read no faster than the disk takes it.
- * Workers are kept for reuse (at most IDLE_WORKERS idle); a busy one keeps the process up.
+ * A few long-lived workers take all jobs (see WORKERS); one with jobs keeps the process up.
  */
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { EngineError, type ErrorKind } from '../errdefs.js';
 
@@ -93,20 +94,36 @@ export type FromUnpackWorker =
   | { op: 'fetch-error'; error: WireError; got: number };
 
 const WINDOW = 8 << 20;
-const IDLE_WORKERS = 6;
-const idle: Worker[] = [];
+/**
+ * Workers: one per core (at least two, at most four), each running any number of jobs. More
+ * threads than cores only compete, and each new thread compiles the same code again: its
+ * first layers run several times slower than later ones.
+ */
+const WORKERS = Math.min(4, availableParallelism() + 1);
 
-function acquire(): Worker {
-  const w = idle.pop() ?? new Worker(new URL('./unpack-worker.js', import.meta.url));
-  w.ref();
-  return w;
-}
+interface Slot { worker: Worker; jobs: Map<number, Session> }
+const slots: Slot[] = [];
+let nextJob = 1;
 
-function release(w: Worker): void {
-  w.removeAllListeners('message').removeAllListeners('error').removeAllListeners('exit');
-  if (idle.length >= IDLE_WORKERS) { void w.terminate(); return; }
-  w.unref();
-  idle.push(w);
+/** The least busy worker (a new one while there are fewer than WORKERS). */
+function pick(): Slot {
+  let best = slots.reduce<Slot | undefined>((b, s) => (!b || s.jobs.size < b.jobs.size ? s : b), undefined);
+  if (!best || (best.jobs.size > 0 && slots.length < WORKERS)) {
+    const worker = new Worker(new URL('./unpack-worker.js', import.meta.url));
+    const slot: Slot = { worker, jobs: new Map() };
+    worker.on('message', (m: FromUnpackWorker & { id: number }) => slot.jobs.get(m.id)?.receive(m));
+    const died = (e: Error): void => {
+      slots.splice(slots.indexOf(slot), 1);
+      for (const j of slot.jobs.values()) j.died(e);
+      slot.jobs.clear();
+    };
+    worker.on('error', died);
+    worker.on('exit', (code) => { if (slots.includes(slot)) died(new Error(`unpack worker exited (code ${code})`)); });
+    worker.unref();
+    slots.push(slot);
+    best = slot;
+  }
+  return best;
 }
 
 function revive(e: WireError): Error {
@@ -114,27 +131,32 @@ function revive(e: WireError): Error {
   return Object.assign(new Error(e.message), e.code ? { code: e.code } : {});
 }
 
-/** One job on one worker: its messages, its outcome, and giving the worker back. */
+/** One job on a worker: its messages and its outcome. A worker with jobs keeps the process up. */
 class Session {
-  readonly w = acquire();
+  private readonly slot = pick();
+  private readonly id = nextJob++;
   outcome?: { ok: UnpackResult } | { err: Error };
   private wake?: () => void;
-  private dead = false;
 
-  constructor(onMessage: (m: FromUnpackWorker) => void) {
-    this.w.on('message', (m: FromUnpackWorker) => {
-      if (m.op === 'done') this.outcome ??= { ok: m.result };
-      else if (m.op === 'error') this.outcome ??= { err: revive(m.error) };
-      else onMessage(m);
-      this.poke();
-    });
-    const died = (e: Error): void => { this.dead = true; this.outcome ??= { err: e }; this.poke(); };
-    this.w.on('error', died);
-    this.w.on('exit', (code) => died(new Error(`unpack worker exited (code ${code})`)));
+  constructor(private readonly onMessage: (m: FromUnpackWorker) => void) {
+    if (this.slot.jobs.size === 0) this.slot.worker.ref();
+    this.slot.jobs.set(this.id, this);
+  }
+
+  receive(m: FromUnpackWorker): void {
+    if (m.op === 'done') this.outcome ??= { ok: m.result };
+    else if (m.op === 'error') this.outcome ??= { err: revive(m.error) };
+    else this.onMessage(m);
+    this.poke();
+  }
+
+  died(e: Error): void {
+    this.outcome ??= { err: e };
+    this.poke();
   }
 
   post(m: ToUnpackWorker, transfer: ArrayBuffer[] = []): void {
-    if (!this.dead) this.w.postMessage(m, transfer);
+    if (this.slot.jobs.has(this.id)) this.slot.worker.postMessage({ ...m, id: this.id }, transfer);
   }
 
   /** Resolves at the next message. */
@@ -148,11 +170,10 @@ class Session {
     f?.();
   }
 
-  /** Waits for the worker's outcome and gives the worker back. */
+  /** Waits for the worker's outcome. */
   async end(): Promise<UnpackResult> {
     while (!this.outcome) await this.changed();
-    if (this.dead) this.w.removeAllListeners();
-    else release(this.w);
+    if (this.slot.jobs.delete(this.id) && this.slot.jobs.size === 0) this.slot.worker.unref();
     if ('err' in this.outcome) throw this.outcome.err;
     return this.outcome.ok;
   }

@@ -17,7 +17,9 @@ import { TarSplitRecorder } from './tar-split.js';
 import type { FetchSpec, FromUnpackWorker, ToUnpackWorker, UnpackJob, WireError } from './unpack-in-worker.js';
 
 const port = parentPort!;
-const send = (m: FromUnpackWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
+/** Messages for one job (several run at once on this thread). */
+type Send = (m: FromUnpackWorker, transfer?: ArrayBuffer[]) => void;
+const sender = (id: number): Send => (m, transfer = []) => port.postMessage({ ...m, id }, transfer);
 const wire = (e: unknown): WireError => {
   const err = e as Error & { kind?: string; code?: string };
   return { message: err?.message ?? String(e), ...(err?.kind ? { kind: err.kind } : {}), ...(typeof err?.code === 'string' ? { code: err.code } : {}) };
@@ -41,7 +43,7 @@ class Feed implements AsyncIterable<Buffer> {
   /** Set once the reader is gone (finished or failed): pushes are dropped. */
   closed = false;
 
-  constructor(private readonly ackEvery: number) {}
+  constructor(private readonly ackEvery: number, private readonly send: Send) {}
 
   push(b: Buffer): void {
     if (this.closed) return;
@@ -74,7 +76,7 @@ class Feed implements AsyncIterable<Buffer> {
 
   private ack(force: boolean): void {
     if (this.taken > this.acked && (force || this.taken - this.acked >= this.ackEvery)) {
-      send({ op: 'ack', bytes: this.taken });
+      this.send({ op: 'ack', bytes: this.taken });
       this.acked = this.taken;
     }
   }
@@ -104,7 +106,8 @@ async function unpack(job: UnpackJob, input: Feed): Promise<Extract<FromUnpackWo
   const hash = createHash('sha256');
   let size = 0;
   async function* hashed(): AsyncGenerator<Buffer> {
-    for await (const c of maybeDecompress(input)) {
+    // the tar's sha256 is checked against the diff ID (job.split.digest): gzip's CRC-32 adds nothing
+    for await (const c of maybeDecompress(input, { crc: !job.split })) {
       hash.update(c);
       size += c.length;
       yield c;
@@ -134,7 +137,7 @@ class Fetcher {
   private current?: http.ClientRequest;
   private gen = 0;
 
-  constructor(private readonly blob: NonNullable<UnpackJob['fetch']>, private readonly feed: Feed) {
+  constructor(private readonly blob: NonNullable<UnpackJob['fetch']>, private readonly feed: Feed, private readonly send: Send) {
     this.finished = new Promise((resolve, reject) => { this.settle = { resolve, reject }; });
     this.finished.catch(() => undefined);
   }
@@ -153,7 +156,7 @@ class Fetcher {
     const lost = (error: WireError): void => {
       if (failed || gen !== this.gen) return;
       failed = true;
-      send({ op: 'fetch-error', error, got: this.got });
+      this.send({ op: 'fetch-error', error, got: this.got });
     };
     const headers = { ...spec.headers, ...(this.got > 0 ? { Range: `bytes=${this.got}-` } : {}) };
     this.request(spec, spec.url, headers, 0, lost);
@@ -177,7 +180,7 @@ class Fetcher {
         const parts: Buffer[] = [];
         let n = 0;
         res.on('data', (c: Buffer) => { if (n < 65536) { parts.push(c); n += c.length; } });
-        res.on('end', () => send({ op: 'http-error', status, headers: flatHeaders(res.headers), body: new Uint8Array(Buffer.concat(parts)), got: this.got }));
+        res.on('end', () => this.send({ op: 'http-error', status, headers: flatHeaders(res.headers), body: new Uint8Array(Buffer.concat(parts)), got: this.got }));
         res.on('error', (e) => lost(wire(e)));
         return;
       }
@@ -206,7 +209,7 @@ class Fetcher {
         }
         this.hash.update(chunk);
         this.feed.push(chunk);
-        if (this.got - this.reported >= ACK_STEP) { this.reported = this.got; send({ op: 'got', bytes: this.got }); }
+        if (this.got - this.reported >= ACK_STEP) { this.reported = this.got; this.send({ op: 'got', bytes: this.got }); }
         await this.feed.room(FETCH_AHEAD);
       }
     } catch (e) {
@@ -217,13 +220,13 @@ class Fetcher {
       lost({ message: `unexpected EOF after ${this.got} of ${size} bytes of ${digest}`, kind: 'unavailable' });
       return;
     }
-    send({ op: 'got', bytes: this.got });
+    this.send({ op: 'got', bytes: this.got });
     const actual = `sha256:${this.hash.digest('hex')}`;
     if (actual !== digest) {
       this.settle.reject(new EngineError('invalid-argument', `filesystem layer verification failed for digest ${digest}`));
       return;
     }
-    send({ op: 'fetched' });
+    this.send({ op: 'fetched' });
     this.settle.resolve();
   }
 }
@@ -234,14 +237,14 @@ function flatHeaders(h: http.IncomingHttpHeaders): Record<string, string> {
   return out;
 }
 
-let feed: Feed | undefined;
-let fetcher: Fetcher | undefined;
+/** The jobs running on this thread, by the id the main thread gave them. */
+const jobs = new Map<number, { feed: Feed; fetcher?: Fetcher }>();
 
-async function run(job: UnpackJob): Promise<void> {
-  const input = new Feed(job.fetch ? ACK_STEP : 0);
-  feed = input;
-  const f = job.fetch ? new Fetcher(job.fetch, input) : undefined;
-  fetcher = f;
+async function run(id: number, job: UnpackJob): Promise<void> {
+  const send = sender(id);
+  const input = new Feed(job.fetch ? ACK_STEP : 0, send);
+  const f = job.fetch ? new Fetcher(job.fetch, input, send) : undefined;
+  jobs.set(id, { feed: input, ...(f ? { fetcher: f } : {}) });
   const unpacking = unpack(job, input);
   try {
     if (!f) {
@@ -269,30 +272,29 @@ async function run(job: UnpackJob): Promise<void> {
     send({ op: 'error', error: wire(e) });
   } finally {
     input.close();
-    if (feed === input) feed = undefined;
-    if (fetcher === f) fetcher = undefined;
+    jobs.delete(id);
   }
 }
 
-port.on('message', (m: ToUnpackWorker) => {
+port.on('message', (m: ToUnpackWorker & { id: number }) => {
+  if (m.op === 'start') { void run(m.id, m.job); return; }
+  const j = jobs.get(m.id);
+  if (!j) return;
   switch (m.op) {
-    case 'start':
-      void run(m.job);
-      break;
     case 'chunk':
-      feed?.push(Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength));
+      j.feed.push(Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength));
       break;
     case 'end':
-      feed?.end();
+      j.feed.end();
       break;
     case 'abort':
-      feed?.fail(new Error(m.reason));
+      j.feed.fail(new Error(m.reason));
       break;
     case 'fetch':
-      fetcher?.start(m.spec);
+      j.fetcher?.start(m.spec);
       break;
     case 'give-up':
-      fetcher?.giveUp(revive(m.error));
+      j.fetcher?.giveUp(revive(m.error));
       break;
   }
 });
