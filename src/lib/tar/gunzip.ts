@@ -5,8 +5,11 @@
  * "stored" blocks: the bytes as they are, 64 KiB at a time behind a 5-byte header. zlib
  * copies them through its window at ~1 GB/s here, which made inflating a third of a
  * pull's CPU time; this reader hands them on as slices of the input, checked by CRC-32
- * (zlib.crc32, several GB/s). At the first compressed block the rest of the member goes to
- * zlib's raw inflate, primed with the last 32 KiB of output as its dictionary (the window a
+ * (zlib.crc32, several GB/s). Compressed blocks (a layer starts with one: the tar headers)
+ * are decoded by inflate-blocks.ts, which knows at which bit a block ends, so the stream
+ * returns to the pass-through at the next stored block. After JS_BUDGET bytes of compressed
+ * output in a row, the rest of the member goes to zlib's raw inflate at the next block that
+ * starts on a byte, primed with the last 32 KiB of output as its dictionary (the window a
  * compressed block may refer back into); where the deflate data ended is learnt from
  * zlib's count of consumed input, and the member's trailer (CRC-32, length) is checked
  * here. Several members follow each other as in zlib's gunzip; zero bytes after a member
