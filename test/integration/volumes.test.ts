@@ -268,6 +268,16 @@ describe('volumes and mounts', { skip: requires(...engineRequirements) }, () => 
     assert.match(pier(['volume', 'ls', '--filter', `name=${v}`]).stdout, new RegExp(`^DRIVER +VOLUME NAME\nlocal +${v}\n$`));
     assert.equal(pier(['volume', 'inspect', '-f', '{{.Labels.k}} {{.Driver}}', v]).stdout, 'v local\n');
     assert.equal(pier(['volume', 'inspect', '-f', '{{.Name}}', v]).stdout, (await h.ok(['volume', 'inspect', '-f', '{{.Name}}', v])) + '\n');
+    // --format, as the docker CLI renders it against the same daemon (network ls too)
+    for (const args of [['volume', 'ls', '--format', 'json', '--filter', `name=${v}`], ['volume', 'ls', '--format', 'table {{.Name}}\t{{.Labels}}\t{{.Label "k"}}\t{{.Links}}', '--filter', `name=${v}`], ['network', 'ls', '--format', 'json'], ['network', 'ls', '--format', '{{.ID}} {{.Name}} {{.IPv6}} {{.Internal}} {{.CreatedAt}}']]) {
+      assert.equal(pier(args).stdout, (await h.ok(args)) + '\n', args.join(' '));
+    }
+    // prune asks first; "n" removes nothing
+    r = spawnSync(join(repoRoot, 'bin', 'pier'), ['-H', h.host, 'volume', 'prune', '-a', '--filter', 'label=k=v'], { encoding: 'utf8', input: 'n\n' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'WARNING! This will remove all local volumes not used by at least one container.\nAre you sure you want to continue? [y/N] ');
+    assert.equal(pier(['volume', 'ls', '-q', '--filter', `name=${v}`]).stdout, `${v}\n`);
+    assert.equal(pier(['network', 'rm', '-f', `no-such-net-${v}`]).status, 0);
     const c = h.name('v-pcli');
     await h.ok(['create', '--name', c, '-v', `${v}:/x`, h.image, 'true']);
     r = pier(['volume', 'rm', v]);

@@ -129,17 +129,33 @@ export const filtersQuery = (f: Record<string, Record<string, boolean>>): string
  * Removes named objects one after another (volume rm, network rm): each name is printed on
  * success, the daemon's error line otherwise; exit 1 once any failed.
  */
-export async function removeEach(env: CommandEnv, names: readonly string[], remove: (name: string) => Promise<unknown>): Promise<number> {
+/**
+ * Removes each name in turn, printing it; failures go to stderr and make the exit status 1.
+ * `skip`: errors that are not failures (`network rm -f` and a missing network): nothing printed.
+ */
+export async function removeEach(env: CommandEnv, names: readonly string[], remove: (name: string) => Promise<unknown>, skip?: (e: unknown) => boolean): Promise<number> {
   let failed = false;
   for (const n of names) {
     try {
       await remove(n);
       env.io.stdout.write(`${n}\n`);
     } catch (e) {
+      if (skip?.(e)) continue;
       env.io.stderr.write(`${daemonError(e)}\n`);
       failed = true;
     }
   }
   if (failed) throw new StatusError(1, '');
   return 0;
+}
+
+/** Docker's prune prompt: prints `warning` and asks; y or yes (any case) agrees. */
+export async function confirm(env: CommandEnv, warning: string): Promise<boolean> {
+  env.io.stdout.write(`${warning}\nAre you sure you want to continue? [y/N] `);
+  let line = '';
+  for await (const chunk of env.io.stdin) {
+    line += chunk.toString();
+    if (line.includes('\n')) break;
+  }
+  return /^y(es)?$/i.test(line.split('\n')[0]!.trim());
 }

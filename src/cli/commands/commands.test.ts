@@ -155,3 +155,42 @@ test('buildContainerOptions() maps flags to the create body', async () => {
   assert.equal(o.body.Cmd, null);
   assert.deepEqual(parsePublish('9000'), { key: '9000/tcp', hostIp: '', hostPort: '' });
 });
+
+test('network ls and volume ls take --format like docker (fields, Label, json with sorted keys, -q)', async () => {
+  const { command: networkLs } = await import('./network/ls.js');
+  const { command: volumeLs } = await import('./volume/ls.js');
+  const nets = [
+    { Id: 'b'.repeat(64), Name: 'web', Driver: 'bridge', Scope: 'local', EnableIPv6: true, Internal: false, Labels: { 'com.x': 'y', a: 'b' }, Created: '2026-01-02T03:04:05.120Z' },
+    { Id: 'a'.repeat(64), Name: 'bridge', Driver: 'bridge', Scope: 'local', Labels: {} },
+  ];
+  const f = fakeEnv({ json: async () => nets });
+  await networkLs.run(f.env, parseFlags(networkLs.flags, ['--format', 'table {{.Name}}\t{{.IPv6}}\t{{.Labels}}\t{{.Label "com.x"}}']));
+  assert.equal(f.stdout(), 'NAME      IPV6      LABELS        x\nbridge    false                   \nweb       true      a=b,com.x=y   y\n');
+  const g = fakeEnv({ json: async () => nets });
+  await networkLs.run(g.env, parseFlags(networkLs.flags, ['-q', '--no-trunc']));
+  assert.equal(g.stdout(), `${'a'.repeat(64)}\n${'b'.repeat(64)}\n`);
+  const h = fakeEnv({ json: async () => ({ Volumes: [{ Name: 'v1', Driver: 'local', Mountpoint: '/m', Labels: { a: 'b' }, Scope: 'local' }] }) });
+  await volumeLs.run(h.env, parseFlags(volumeLs.flags, ['--format', 'json']));
+  assert.equal(h.stdout(), '{"Availability":"N/A","Driver":"local","Group":"N/A","Labels":"a=b","Links":"N/A","Mountpoint":"/m","Name":"v1","Scope":"local","Size":"N/A","Status":"N/A"}\n');
+  await assert.rejects(volumeLs.run(fakeEnv({ json: async () => ({ Volumes: [] }) }).env, parseFlags(volumeLs.flags, ['--format', '{{.Nope'])), (e: unknown) => e instanceof StatusError && e.status === 1);
+});
+
+test('network rm -f ignores missing networks; network and volume prune ask first like docker', async () => {
+  const { command: networkRm } = await import('./network/rm.js');
+  const { command: networkPrune } = await import('./network/prune.js');
+  const { command: volumePrune } = await import('./volume/prune.js');
+  const missing = async (): Promise<never> => { throw daemonErr('not-found', 'network gone not found'); };
+  const f = fakeEnv({ call: missing });
+  assert.equal(await networkRm.run(f.env, parseFlags(networkRm.flags, ['-f', 'gone'])), 0);
+  assert.equal(f.stdout(), '');
+  await assert.rejects(networkRm.run(fakeEnv({ call: missing }).env, parseFlags(networkRm.flags, ['gone'])), (e: unknown) => e instanceof StatusError && e.status === 1);
+  let pruned = 0;
+  const no = fakeEnv({ json: async () => { pruned++; return {}; } }, { stdin: 'n\n' });
+  assert.equal(await networkPrune.run(no.env, parseFlags(networkPrune.flags, [])), 0);
+  assert.equal(pruned, 0);
+  assert.equal(no.stdout(), 'WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue? [y/N] ');
+  const yes = fakeEnv({ json: async () => { pruned++; return { VolumesDeleted: ['v1'], SpaceReclaimed: 0 }; } }, { stdin: 'y\n' });
+  assert.equal(await volumePrune.run(yes.env, parseFlags(volumePrune.flags, ['-a'])), 0);
+  assert.equal(pruned, 1);
+  assert.match(yes.stdout(), /^WARNING! This will remove all local volumes not used by at least one container\.\nAre you sure you want to continue\? \[y\/N\] Deleted Volumes:\nv1\n/);
+});

@@ -33,7 +33,8 @@ export class HeaderContext implements TemplateObject {
   readonly templateTypeName = 'formatter.SubHeaderContext';
   constructor(private readonly headers: Readonly<Record<string, string>>) {}
   templateField(name: string): { value: unknown } {
-    if (name === 'Label') return { value: (k: unknown) => String(k) };
+    // docker heads a `Label "com.example.x"` column with the key's last dot-separated part
+    if (name === 'Label') return { value: (k: unknown) => String(k).split('.').pop() ?? '' };
     return { value: this.headers[name] ?? '' };
   }
   toJSON(): unknown {

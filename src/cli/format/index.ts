@@ -5,3 +5,4 @@ export { ContainerContext, HeaderContext, containerHeader, displayablePorts, DEF
 export { ImageContext, imageHeader, imageRows, DEFAULT_IMAGE_TABLE, DEFAULT_IMAGE_TABLE_DIGESTS } from './image-context.js';
 export { prepareFormat, renderRows, FormatError, type PreparedFormat } from './list-writer.js';
 export { indentJson } from './json-indent.js';
+export { DEFAULT_NETWORK_TABLE, DEFAULT_VOLUME_TABLE, networkHeader, networkRow, volumeHeader, volumeRow, type NetworkRow, type VolumeRow } from './network-volume-context.js';

@@ -4,27 +4,10 @@
  */
 import { humanSize } from '../../../api/units.js';
 import { flagBool,  type ParsedFlags } from '../../flags/index.js';
-import { type CommandEnv, type CommandSpec, type InStream, filterFlag } from '../command.js';
+import { type CommandEnv, type CommandSpec, confirm, filterFlag } from '../command.js';
 
 const WARN_DANGLING = 'WARNING! This will remove all dangling images.';
 const WARN_ALL = 'WARNING! This will remove all images without at least one container associated to them.';
-
-/** Reads one answer line; y or yes (any case) agrees. */
-export async function confirm(env: CommandEnv, question: string): Promise<boolean> {
-  env.io.stdout.write(`${question}\nAre you sure you want to continue? [y/N] `);
-  const line = await readLine(env.io.stdin);
-  return /^y(es)?$/i.test(line.trim());
-}
-
-async function readLine(s: InStream): Promise<string> {
-  let buf = '';
-  for await (const chunk of s) {
-    buf += chunk.toString();
-    const nl = buf.indexOf('\n');
-    if (nl >= 0) return buf.slice(0, nl);
-  }
-  return buf;
-}
 
 export const command: CommandSpec = {
   usage: '[OPTIONS]',

@@ -1,6 +1,6 @@
-/** `pier network ls [-q] [-f FILTER] [--no-trunc]`: GET /networks. */
+/** `pier network ls [-q] [-f FILTER] [--no-trunc] [--format]`: GET /networks. */
 import { flagBool, flagString, type ParsedFlags } from '../../flags/index.js';
-import { tabwrite } from '../../format/index.js';
+import { DEFAULT_NETWORK_TABLE, FormatError, networkHeader, networkRow, prepareFormat, renderRows } from '../../format/index.js';
 import { StatusError, type CommandEnv, type CommandSpec, filterFlag, filtersQuery } from '../command.js';
 import { listNetworks } from './network-request.js';
 
@@ -16,13 +16,18 @@ export const command: CommandSpec = {
   ],
   args: { kind: 'none' },
   async run(env: CommandEnv, p: ParsedFlags): Promise<number> {
-    const filters = filterFlag(p);
-    const list = (await listNetworks(env, filtersQuery(filters))).sort((a, b) => (a.Name < b.Name ? -1 : 1));
-    const id = (s: string): string => (flagBool(p, 'no-trunc') ? s : s.slice(0, 12));
-    if (flagBool(p, 'quiet')) { for (const n of list) env.io.stdout.write(`${id(n.Id)}\n`); return 0; }
-    if (flagString(p, 'format')) throw new StatusError(1, 'pier network ls: --format is not supported yet');
-    const rows = ['NETWORK ID\tNAME\tDRIVER\tSCOPE', ...list.map((n) => `${id(n.Id)}\t${n.Name}\t${n.Driver}\t${n.Scope}`)];
-    env.io.stdout.write(tabwrite(rows.join('\n') + '\n'));
+    let format = flagString(p, 'format');
+    if (flagBool(p, 'quiet')) format = '{{.ID}}';
+    else if (format === '' || format === 'table') format = DEFAULT_NETWORK_TABLE;
+    try {
+      const prepared = prepareFormat(format);
+      const list = (await listNetworks(env, filtersQuery(filterFlag(p)))).sort((a, b) => (a.Name < b.Name ? -1 : 1));
+      const trunc = !flagBool(p, 'no-trunc');
+      env.io.stdout.write(renderRows(prepared, list.map((n) => networkRow(n, trunc)), networkHeader()));
+    } catch (e) {
+      if (e instanceof FormatError) throw new StatusError(1, e.message);
+      throw e;
+    }
     return 0;
   },
 };

@@ -1,13 +1,8 @@
 /** Engine API calls of the network verbs (through the client's generic JSON request). */
+import type { NetworkRow } from '../../format/index.js';
 import type { CommandEnv } from '../command.js';
 
-export interface NetworkSummary {
-  Id: string;
-  Name: string;
-  Driver: string;
-  Scope: string;
-  Created: string;
-}
+export type NetworkSummary = NetworkRow;
 
 export const listNetworks = (env: CommandEnv, filters?: string): Promise<NetworkSummary[]> =>
   env.client().json<NetworkSummary[]>('GET', '/networks', { query: { filters } });

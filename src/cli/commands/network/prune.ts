@@ -1,6 +1,6 @@
 /** `pier network prune [-f] [--filter]`: POST /networks/prune. */
-import { flagBool,  type ParsedFlags } from '../../flags/index.js';
-import { StatusError, type CommandEnv, type CommandSpec, filterFlag, filtersQuery } from '../command.js';
+import { flagBool, type ParsedFlags } from '../../flags/index.js';
+import { type CommandEnv, type CommandSpec, confirm, filterFlag, filtersQuery } from '../command.js';
 
 export const command: CommandSpec = {
   usage: '[OPTIONS]',
@@ -12,7 +12,7 @@ export const command: CommandSpec = {
   ],
   args: { kind: 'none' },
   async run(env: CommandEnv, p: ParsedFlags): Promise<number> {
-    if (!flagBool(p, 'force')) throw new StatusError(1, 'WARNING! This will remove all custom networks not used by at least one container.\nuse -f to confirm (pier does not prompt)');
+    if (!flagBool(p, 'force') && !(await confirm(env, 'WARNING! This will remove all custom networks not used by at least one container.'))) return 0;
     const filters = filterFlag(p);
     const r = await env.client().json<{ NetworksDeleted: string[] | null }>('POST', '/networks/prune', { query: { filters: filtersQuery(filters) } });
     if (r.NetworksDeleted?.length) env.io.stdout.write(`Deleted Networks:\n${r.NetworksDeleted.join('\n')}\n`);

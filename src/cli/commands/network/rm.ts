@@ -1,5 +1,6 @@
-/** `pier network rm NETWORK...`: DELETE /networks/{id}; prints each name. */
-import type { ParsedFlags } from '../../flags/index.js';
+/** `pier network rm [-f] NETWORK...`: DELETE /networks/{id}; prints each name (-f: a missing one is no error). */
+import { isNotFound } from '../../../lib/errdefs.js';
+import { flagBool, type ParsedFlags } from '../../flags/index.js';
 import { removeEach, type CommandEnv, type CommandSpec } from '../command.js';
 
 export const command: CommandSpec = {
@@ -9,6 +10,7 @@ export const command: CommandSpec = {
   flags: [{ long: 'force', short: 'f', kind: 'bool', usage: 'Do not error if the network does not exist' }],
   args: { kind: 'min', n: 1 },
   async run(env: CommandEnv, p: ParsedFlags): Promise<number> {
-    return removeEach(env, p.args, (n) => env.client().call('DELETE', `/networks/${encodeURIComponent(n)}`));
+    const force = flagBool(p, 'force');
+    return removeEach(env, p.args, (n) => env.client().call('DELETE', `/networks/${encodeURIComponent(n)}`), (e) => force && isNotFound(e));
   },
 };

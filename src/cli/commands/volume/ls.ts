@@ -1,6 +1,6 @@
-/** `pier volume ls [-q] [-f FILTER]`: GET /volumes. */
+/** `pier volume ls [-q] [-f FILTER] [--format]`: GET /volumes. */
 import { flagBool, flagString, type ParsedFlags } from '../../flags/index.js';
-import { tabwrite } from '../../format/index.js';
+import { DEFAULT_VOLUME_TABLE, FormatError, prepareFormat, renderRows, volumeHeader, volumeRow } from '../../format/index.js';
 import { StatusError, type CommandEnv, type CommandSpec, filterFlag, filtersQuery } from '../command.js';
 import { listVolumes } from './volume-request.js';
 
@@ -15,12 +15,17 @@ export const command: CommandSpec = {
   ],
   args: { kind: 'none' },
   async run(env: CommandEnv, p: ParsedFlags): Promise<number> {
-    const filters = filterFlag(p);
-    const list = (await listVolumes(env, filtersQuery(filters))).sort((a, b) => (a.Name < b.Name ? -1 : 1));
-    if (flagBool(p, 'quiet')) { for (const v of list) env.io.stdout.write(`${v.Name}\n`); return 0; }
-    if (flagString(p, 'format')) throw new StatusError(1, 'pier volume ls: --format is not supported yet');
-    const rows = ['DRIVER\tVOLUME NAME', ...list.map((v) => `${v.Driver}\t${v.Name}`)];
-    env.io.stdout.write(tabwrite(rows.join('\n') + '\n'));
+    let format = flagString(p, 'format');
+    if (flagBool(p, 'quiet')) format = '{{.Name}}';
+    else if (format === '' || format === 'table') format = DEFAULT_VOLUME_TABLE;
+    try {
+      const prepared = prepareFormat(format);
+      const list = (await listVolumes(env, filtersQuery(filterFlag(p)))).sort((a, b) => (a.Name < b.Name ? -1 : 1));
+      env.io.stdout.write(renderRows(prepared, list.map(volumeRow), volumeHeader()));
+    } catch (e) {
+      if (e instanceof FormatError) throw new StatusError(1, e.message);
+      throw e;
+    }
     return 0;
   },
 };

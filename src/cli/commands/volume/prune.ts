@@ -1,7 +1,7 @@
 /** `pier volume prune [-f] [-a] [--filter]`: POST /volumes/prune. */
-import { flagBool,  type ParsedFlags } from '../../flags/index.js';
+import { flagBool, type ParsedFlags } from '../../flags/index.js';
 import { humanSize } from '../../../api/units.js';
-import { StatusError, type CommandEnv, type CommandSpec, filterFlag, filtersQuery } from '../command.js';
+import { type CommandEnv, type CommandSpec, confirm, filterFlag, filtersQuery } from '../command.js';
 
 export const command: CommandSpec = {
   usage: '[OPTIONS]',
@@ -14,9 +14,11 @@ export const command: CommandSpec = {
   ],
   args: { kind: 'none' },
   async run(env: CommandEnv, p: ParsedFlags): Promise<number> {
-    if (!flagBool(p, 'force')) throw new StatusError(1, 'WARNING! This will remove anonymous local volumes not used by at least one container.\nuse -f to confirm (pier does not prompt)');
+    const all = flagBool(p, 'all');
+    const warning = all ? 'WARNING! This will remove all local volumes not used by at least one container.' : 'WARNING! This will remove anonymous local volumes not used by at least one container.';
+    if (!flagBool(p, 'force') && !(await confirm(env, warning))) return 0;
     const filters = filterFlag(p);
-    if (flagBool(p, 'all')) filters.all = { true: true };
+    if (all) filters.all = { true: true };
     const r = await env.client().json<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }>('POST', '/volumes/prune', {
       query: { filters: filtersQuery(filters) },
     });
