@@ -73,6 +73,34 @@ describe('ImageService.readBlob with tar-split layers', () => {
     assert.equal(await svc.hasBlob(`sha256:${'9'.repeat(64)}`), false);
   });
 
+  it('a layer being rebuilt (save, push) is pinned: a sweep meanwhile keeps it, the next one does not', async () => {
+    const layers = new Set([d1]);
+    let swept: { blobs: number; layers: number } | undefined;
+    const store = new LeaseStore();
+    store.loadAll = async () => ({ images: [image as never], tags: {} });
+    const content = { has: async () => false, list: async () => [], remove: async () => {} } as unknown as ContentStore;
+    const snapshotter = {
+      listLayers: async () => [...layers],
+      removeLayer: async (c: string) => { layers.delete(c); },
+      layerTar: async (chain: string) => chain === d1 ? {
+        digest: d1, size: 2,
+        open: async function* () {
+          yield Buffer.from('a');
+          // an rmi of the last image using the layer, mid-stream: its record goes, then a sweep
+          (svc as unknown as { images: Map<string, unknown> }).images.clear();
+          swept = await svc.collectLayers();
+          yield Buffer.from('b');
+        },
+      } : undefined,
+    } as unknown as Snapshotter;
+    const svc = new ImageService({ store, content, snapshotter, events: new EventBus(), decompress: (s) => s, readBlob: async function* () {} });
+    await svc.load();
+    assert.equal(await collect(svc.readBlob(d1)), 'ab');
+    assert.deepEqual(swept, { blobs: 0, layers: 0 });
+    assert.deepEqual([...layers], [d1]);
+    assert.deepEqual(await svc.collectLayers(), { blobs: 0, layers: 1 });
+  });
+
   it('a record naming another digest is not used; an unreadable record is reported', async () => {
     let svc = withLayers(async () => ({ digest: d2, size: 1, open: async function* () { yield Buffer.from('x'); } }), new Set());
     await svc.load();

@@ -481,11 +481,20 @@ export class ImageService {
   readBlob(digest: string): AsyncIterable<Buffer> {
     const self = this;
     return (async function* () {
-      if (!(await self.d.content.has(digest))) {
-        const rebuilt = await self.rebuiltLayer(digest);
-        if (rebuilt) { yield* rebuilt.open(); return; }
+      // pinned while it streams: an rmi meanwhile must not sweep the blob or the layer away
+      const unpin = self.pin([digest]);
+      try {
+        if (!(await self.d.content.has(digest))) {
+          const rebuilt = await self.rebuiltLayer(digest);
+          if (rebuilt) {
+            try { yield* rebuilt.open(); } finally { rebuilt.release(); }
+            return;
+          }
+        }
+        yield* self.d.readBlob(digest);
+      } finally {
+        unpin();
       }
-      yield* self.d.readBlob(digest);
     })();
   }
 
@@ -493,6 +502,7 @@ export class ImageService {
   async blobSize(digest: string): Promise<number> {
     if (!(await this.d.content.has(digest))) {
       const rebuilt = await this.rebuiltLayer(digest);
+      rebuilt?.release();
       if (rebuilt) return rebuilt.size;
     }
     if (!this.d.blobSize) throw new Error('blobSize: not configured');
@@ -505,7 +515,8 @@ export class ImageService {
   }
 
   /** The first unpacked layer with diff ID `diffId` that has a tar-split record naming it. */
-  private async rebuiltLayer(diffId: string): Promise<{ size: number; open(): AsyncIterable<Buffer> } | undefined> {
+  /** The layer tar of `diffId` from a tar-split record; its layer stays pinned until `release()`. */
+  private async rebuiltLayer(diffId: string): Promise<{ size: number; open(): AsyncIterable<Buffer>; release(): void } | undefined> {
     if (!this.d.snapshotter.layerTar) return undefined;
     const tried = new Set<string>();
     let broken: unknown;
@@ -516,12 +527,14 @@ export class ImageService {
       for (let i = 0; i < ids.length; i++) {
         if (ids[i] !== diffId || tried.has(chain[i]!)) continue;
         tried.add(chain[i]!);
+        const release = this.pin([chain[i]!]);
         try {
           const t = await this.d.snapshotter.layerTar(chain[i]!);
-          if (t && t.digest === diffId) return t;
+          if (t && t.digest === diffId) return { size: t.size, open: () => t.open(), release };
         } catch (e) {
           broken ??= e; // an unreadable record: another layer may still have a good one
         }
+        release();
       }
     }
     if (broken !== undefined) throw broken;
