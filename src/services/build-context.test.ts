@@ -114,3 +114,24 @@ describe('BuildContext.receive() (tar)', () => {
     } finally { rmSync(root, { recursive: true, force: true }); }
   });
 });
+
+describe('ContextStore.prune()', () => {
+  it('an object asked for while prune unlinks it is written again, not handed out and then lost', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'bcp-'));
+    try {
+      const store = new ContextStore(join(root, 'store'));
+      const meta = { mode: 0o644, uid: 0, gid: 0, mtime: 1700000000 };
+      const name = await store.put(A, sha(A), meta);
+      store.release([name]);
+      for (let round = 0; round < 200; round++) {
+        // prune and a build's put of the same content, the put landing at varying points of the prune
+        const pruning = store.prune();
+        for (let k = 0; k < round % 8; k++) await new Promise<void>((r) => setImmediate(r));
+        const again = await store.put(A, sha(A), meta);
+        await pruning;
+        assert.deepEqual(readdirSync(join(root, 'store', 'objects')), [again], `round ${round}: the object a build holds is gone`);
+        store.release([again]);
+      }
+    } finally { rmSync(root, { recursive: true, force: true }); }
+  });
+});

@@ -51,6 +51,8 @@ export class ContextStore {
   private readonly sizes = new Map<string, number>();
   /** objects the contexts of running builds refer to (count per name): never pruned */
   private readonly inUse = new Map<string, number>();
+  /** objects prune is unlinking now */
+  private readonly removing = new Map<string, Promise<void>>();
 
   constructor(readonly dir: string) {}
 
@@ -137,6 +139,7 @@ export class ContextStore {
     if (m.uid !== 0 || m.gid !== 0 || process.getuid?.() !== 0) await lchown(tmp, m.uid, m.gid).catch(() => {});
     await utimes(tmp, m.mtime, m.mtime);
     this.retain([name]);
+    await this.removing.get(name);
     await rename(tmp, this.path(name));
     names.add(name);
     this.indexSum(name);
@@ -188,7 +191,12 @@ export class ContextStore {
       try {
         const st = await lstat(this.path(n));
         if (st.nlink > 1 || this.inUse.has(n)) continue;
-        await unlink(this.path(n));
+        // forgotten before the unlink starts: a build asking for this object meanwhile writes
+        // it again (adopt waits for the unlink) instead of getting a name about to vanish
+        this.forget(names, n);
+        const gone = unlink(this.path(n));
+        this.removing.set(n, gone.catch(() => {}));
+        try { await gone; } finally { this.removing.delete(n); }
         freed += st.size;
       } catch (e) {
         if (errnoCode(e) !== 'ENOENT') throw e;
