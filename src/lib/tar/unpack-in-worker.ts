@@ -101,7 +101,7 @@ const WINDOW = 8 << 20;
  * threads than cores only compete, and each new thread compiles the same code again: its
  * first layers run several times slower than later ones.
  */
-const WORKERS = Math.min(4, availableParallelism() + 1);
+const WORKERS = Math.min(4, Math.max(2, availableParallelism()));
 
 interface Slot { worker: Worker; jobs: Map<number, Session> }
 const slots: Slot[] = [];
