@@ -665,7 +665,7 @@ class BuildRun {
       User: st.config.User ?? '',
       Labels: {},
       HostConfig: hostConfig,
-    }, undefined);
+    }, undefined, undefined, { throwaway: true });
     out(` ---> Running in ${id.slice(0, 12)}\n`);
     let code: number;
     try {

@@ -175,7 +175,8 @@ export class ContainerService {
 
   // ---- create ----
 
-  async create(body: ContainerCreateBody, name: string | undefined, platform?: string): Promise<{ id: string; warnings: string[] }> {
+  /** `opts.throwaway`: a build step's container (see ContainerRecord.throwaway); not from the API. */
+  async create(body: ContainerCreateBody, name: string | undefined, platform?: string, opts: { throwaway?: boolean } = {}): Promise<{ id: string; warnings: string[] }> {
     if (!body || typeof body !== 'object') throw invalidArgument('config cannot be empty in order to create a container');
     if (!body.Image) throw invalidArgument('No command specified');
     if (platform && !/^linux(\/|$)/.test(platform)) throw invalidArgument(`"${platform}" is not a supported platform`);
@@ -225,6 +226,7 @@ export class ContainerService {
         execIds: [],
         ...(this.d.defaults?.noNewPrivileges ? { noNewPrivileges: true } : {}),
         ...(this.d.userns && hostConfig.UsernsMode !== 'host' ? { userns: this.d.userns } : {}),
+        ...(opts.throwaway ? { throwaway: true } : {}),
       };
       this.d.networking?.validate(c);
       if (this.d.volumes) c.mounts = await this.d.volumes.prepare(c);
@@ -322,7 +324,7 @@ export class ContainerService {
     if (c.userns) await this.openToRemappedRoot(c.userns, bundle, rootfs);
     this.dirty.add(c.id);
     const layers = chainIds(c.imageLayers);
-    await this.d.snapshotter.mount(c.id, layers, rootfs, { idmap: c.userns });
+    await this.d.snapshotter.mount(c.id, layers, rootfs, { idmap: c.userns, ...(c.throwaway ? { volatile: true } : {}) });
     const spec = await this.specFor(c, layers);
     c.cgroupsPath = spec.linux.cgroupsPath;
     await this.d.runtime.writeBundle(bundle, spec);

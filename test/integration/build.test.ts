@@ -154,6 +154,14 @@ describe('build', { skip: requires(...engineRequirements) }, () => {
     assert.match(bad.stderr, /failed to reach build target nope/);
   });
 
+  it('a RUN step\'s root is a volatile overlay (no disk sync when it stops); a run container\'s is not', async () => {
+    const dir = ctx({ Dockerfile: 'FROM busybox\nRUN grep " / " /proc/mounts | grep -c volatile\n' });
+    const r = await build(dir, ['--no-cache']);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /^1$/m);
+    assert.equal(await h.ok(['run', '--rm', '--network', 'none', h.image, 'sh', '-c', 'grep " / " /proc/mounts | grep -c volatile; true']), '0');
+  });
+
   it('.dockerignore leaves files out, `!` brings them back', async () => {
     const dir = ctx({
       Dockerfile: 'FROM busybox\nCOPY . /ctx/\nRUN find /ctx -type f | sort\n',

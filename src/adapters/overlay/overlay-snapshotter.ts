@@ -51,6 +51,8 @@ async function detachMountsUnder(dir: string): Promise<void> {
 
 export class OverlaySnapshotter implements Snapshotter {
   private indexOff = true;
+  /** overlay's `volatile` option works here (cleared at the first EINVAL with it). */
+  private volatileOk = true;
   /** One user namespace fd per distinct mapping, opened on first use and kept. */
   private readonly userns = new Map<string, Promise<number>>();
   /** 'copy': idmapped mounts failed here, remapped containers use shifted layer copies. */
@@ -346,13 +348,14 @@ export class OverlaySnapshotter implements Snapshotter {
     return join(this.ctrDir(key), 'upper');
   }
 
-  async mount(key: string, chainIds: readonly string[], target: string, opts: { idmap?: IdentityMapping } = {}): Promise<void> {
-    if (!opts.idmap) return this.mountOverlay(chainIds, target, key);
+  async mount(key: string, chainIds: readonly string[], target: string, opts: { idmap?: IdentityMapping; volatile?: boolean } = {}): Promise<void> {
+    const volatile = opts.volatile === true;
+    if (!opts.idmap) return this.mountOverlay(chainIds, target, key, undefined, volatile);
     const m = opts.idmap;
     if (this.layersFor === 'copy') {
       const shifted: string[] = [];
       for (const c of [...chainIds].reverse()) shifted.push(join('l', await this.shiftedLayer(m, c)));
-      return this.mountOverlay(chainIds, target, key, shifted);
+      return this.mountOverlay(chainIds, target, key, shifted, volatile);
     }
     // Idmapped lowers: <root>/idmap/<8 hex>/<n>, detached again once overlay holds them.
     const fd = await this.usernsFd(m);
@@ -366,7 +369,7 @@ export class OverlaySnapshotter implements Snapshotter {
         mapped.push(point);
         idmappedBindMount(join(this.root, 'l', await this.linkOf(c)), join(this.root, point), fd);
       }
-      await this.mountOverlay(chainIds, target, key, mapped);
+      await this.mountOverlay(chainIds, target, key, mapped, volatile);
     } finally {
       for (const p of mapped) {
         unmountIfMounted(join(this.root, p));
@@ -385,7 +388,7 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   /** `lowers`: lower dirs relative to the root, top first (default: the layers' short links). */
-  private async mountOverlay(chainIds: readonly string[], target: string, key: string | undefined, lowers?: readonly string[]): Promise<void> {
+  private async mountOverlay(chainIds: readonly string[], target: string, key: string | undefined, lowers?: readonly string[], volatile = false): Promise<void> {
     await mkdir(target, { recursive: true, mode: 0o755 });
     // Lower dirs by their short links (`<root>/l/<26 chars>`), like Docker's overlay2: the
     // whole option string must fit in one page.
@@ -404,9 +407,9 @@ export class OverlaySnapshotter implements Snapshotter {
     // Too long even so (over ~60 layers under a long root): name everything relative to the
     // root and make the mount call from there. chdir and mount(2) run back to back on this
     // thread with no await between them, and pierd's own paths are absolute.
-    const relative = data.length + 10 > MAX_MOUNT_DATA;
+    const relative = data.length + 24 > MAX_MOUNT_DATA;
     if (relative) data = options('');
-    if (data.length + 10 > MAX_MOUNT_DATA) throw invalidArgument(`too many layers to mount (${chainIds.length}): overlay options exceed one page`);
+    if (data.length + 24 > MAX_MOUNT_DATA) throw invalidArgument(`too many layers to mount (${chainIds.length}): overlay options exceed one page`);
     const flags = key === undefined ? MS_RDONLY : 0;
     const doMount = (d: string): void => {
       if (!relative) return mount({ source: 'overlay', target, fstype: 'overlay', flags, data: d });
@@ -418,12 +421,15 @@ export class OverlaySnapshotter implements Snapshotter {
         process.chdir(cwd);
       }
     };
+    const extra = (volatile && this.volatileOk && key !== undefined ? ',volatile' : '') + (this.indexOff ? ',index=off' : '');
     try {
-      doMount(this.indexOff ? `${data},index=off` : data);
+      doMount(data + extra);
     } catch (e) {
-      if (this.indexOff && errnoCode(e) === 'EINVAL') {
-        this.indexOff = false;
-        doMount(data);
+      if (extra && errnoCode(e) === 'EINVAL') {
+        // an older kernel: without the options it may lack (volatile: 5.10, index=off: 4.13)
+        if (extra.includes('volatile')) this.volatileOk = false;
+        else this.indexOff = false;
+        return this.mountOverlay(chainIds, target, key, lowers, volatile);
       } else if (errnoCode(e) === 'ENOENT') {
         throw notFound(`layer missing for ${key === undefined ? 'a read-only mount' : `container ${key}`}: ${(e as Error).message}`);
       } else throw e;

@@ -64,6 +64,11 @@ export interface ContainerRecord {
   cgroupsPath?: string;
   /** The user namespace mapping chosen at create (`--userns-remap`, not `--userns=host`); none: host namespace. */
   userns?: IdentityMapping;
+  /**
+   * A build step's container, removed after its one run: its root filesystem is mounted
+   * without durability (overlay `volatile`), so stopping it does not sync the disk.
+   */
+  throwaway?: boolean;
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

@@ -112,7 +112,13 @@ export interface Snapshotter {
   /** `rootOwner`: the upper dir's owner (a remapped container's root, so it can write). */
   prepare(key: string, opts?: { rootOwner?: { uid: number; gid: number } }): Promise<void>;
   /** `idmap`: the image layers appear shifted into that mapping (user namespaces), never copied per container. */
-  mount(key: string, chainIds: readonly string[], target: string, opts?: { idmap?: IdentityMapping }): Promise<void>;
+  /**
+   * `volatile`: no durability for the container's changes (overlay's `volatile`: its unmount
+   * does not sync the whole filesystem); such a snapshot cannot be mounted again after a
+   * crash, so only for containers removed after one run (build steps). Ignored where the
+   * kernel lacks it.
+   */
+  mount(key: string, chainIds: readonly string[], target: string, opts?: { idmap?: IdentityMapping; volatile?: boolean }): Promise<void>;
   /** Optional: the layers mounted read-only without a snapshot (no prepare/remove; unmount as usual). */
   mountReadOnly?(chainIds: readonly string[], target: string): Promise<void>;
   unmount(target: string): Promise<void>;
