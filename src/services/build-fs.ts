@@ -8,28 +8,39 @@ import { chmod, copyFile, lchown, link, lstat, mkdir, readdir, readlink, symlink
 import { join } from 'node:path';
 import { errnoCode } from '../lib/errdefs.js';
 
-/** Host path of `path` (absolute, in container terms) inside `root`, symlinks followed in the root. */
-export async function resolveIn(root: string, path: string, followLast = true): Promise<string> {
+/**
+ * `path`'s components with symlinks followed inside a root: `linkAt` gives the target of the
+ * symlink at some components, or undefined for anything else (missing included). An absolute
+ * target restarts at the root, `..` never climbs above it.
+ */
+async function followIn(path: string, followLast: boolean, linkAt: (comps: string[]) => Promise<string | undefined>): Promise<string[]> {
   const todo = path.split('/').filter((c) => c && c !== '.');
   const done: string[] = [];
   let hops = 0;
   while (todo.length) {
     const c = todo.shift()!;
     if (c === '..') { done.pop(); continue; }
-    const host = join(root, ...done, c);
     if (todo.length === 0 && !followLast) { done.push(c); break; }
-    let st;
-    try { st = await lstat(host); } catch { done.push(c); continue; }
-    if (st.isSymbolicLink()) {
+    const t = await linkAt([...done, c]);
+    if (t !== undefined) {
       if (++hops > 40) throw new Error(`too many levels of symbolic links: ${path}`);
-      const t = await readlink(host);
       if (t.startsWith('/')) done.length = 0;
       todo.unshift(...t.split('/').filter((x) => x && x !== '.'));
       continue;
     }
     done.push(c);
   }
-  return join(root, ...done);
+  return done;
+}
+
+/** Host path of `path` (absolute, in container terms) inside `root`, symlinks followed in the root. */
+export async function resolveIn(root: string, path: string, followLast = true): Promise<string> {
+  return join(root, ...(await followIn(path, followLast, async (comps) => {
+    const host = join(root, ...comps);
+    let link: boolean;
+    try { link = (await lstat(host)).isSymbolicLink(); } catch { return undefined; }
+    return link ? readlink(host) : undefined;
+  })));
 }
 
 export async function isDirIn(root: string, path: string): Promise<boolean> {
@@ -136,24 +147,10 @@ export class LayerStage {
 
   /** `path`'s components with symlinks followed inside the root (stage over view). */
   async resolve(path: string, followLast = true): Promise<string[]> {
-    const todo = path.split('/').filter((c) => c && c !== '.');
-    const done: string[] = [];
-    let hops = 0;
-    while (todo.length) {
-      const c = todo.shift()!;
-      if (c === '..') { done.pop(); continue; }
-      if (todo.length === 0 && !followLast) { done.push(c); break; }
-      const f = await this.find([...done, c]);
-      if (f?.st.isSymbolicLink()) {
-        if (++hops > 40) throw new Error(`too many levels of symbolic links: ${path}`);
-        const t = await readlink(f.host);
-        if (t.startsWith('/')) done.length = 0;
-        todo.unshift(...t.split('/').filter((x) => x && x !== '.'));
-        continue;
-      }
-      done.push(c);
-    }
-    return done;
+    return followIn(path, followLast, async (comps) => {
+      const f = await this.find(comps);
+      return f?.st.isSymbolicLink() ? readlink(f.host) : undefined;
+    });
   }
 
   async isDir(path: string): Promise<boolean> {

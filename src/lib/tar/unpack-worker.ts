@@ -14,7 +14,7 @@ import { maybeDecompress } from './decompress.js';
 import { extractTar } from './extract-tar.js';
 import { readTar } from './tar-reader.js';
 import { TarSplitRecorder } from './tar-split.js';
-import type { FetchSpec, FromUnpackWorker, ToUnpackWorker, UnpackJob, WireError } from './unpack-in-worker.js';
+import type { FetchSpec, FromUnpackWorker, ToUnpackWorker, UnpackJob, UnpackResult, WireError } from './unpack-in-worker.js';
 
 const port = parentPort!;
 /** Messages for one job (several run at once on this thread). */
@@ -101,7 +101,7 @@ class Feed implements AsyncIterable<Buffer> {
 }
 
 /** The unpacking itself: resolves with the result or rejects with the extraction's error. */
-async function unpack(job: UnpackJob, input: Feed): Promise<Extract<FromUnpackWorker, { op: 'done' }>['result'] & { transfer: ArrayBuffer[] }> {
+async function unpack(job: UnpackJob, input: Feed): Promise<UnpackResult & { transfer: ArrayBuffer[] }> {
   const split = job.split ? new TarSplitRecorder(job.split.digest, job.split.spillPath) : undefined;
   const hash = createHash('sha256');
   let size = 0;
